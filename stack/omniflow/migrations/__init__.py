@@ -1,0 +1,1 @@
+"""Alembic migrations for the gateway's PostgreSQL schema, versioned with the code."""
