@@ -1,0 +1,61 @@
+# The two commands a newcomer needs:
+#   make lab    installs what is missing, brings the stack up and opens JupyterLab on notebooks/
+#   make test   installs what is missing and runs every test on an isolated stack of its own
+# Everything else here is a convenience around the `omniflow` launcher.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+# Notebooks under nbval: compare outputs, except what is volatile (see notebooks/sanitize.cfg).
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+.PHONY: lab test test-fast up down status logs install browser bench lint clean help
+
+help:
+	@sed -n '2,4p' Makefile
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/omniflow up
+	$(BIN)/python -m omniflow.lab
+
+test: $(STAMP) browser
+	$(BIN)/omniflow run --isolated -- $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
+
+# Unit tests of pure logic only: no stack needed.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# Debian's Chromium for the real-browser tests (a test tool's own browser download fails here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+up: $(STAMP)
+	$(BIN)/omniflow up
+
+down:
+	@test -x $(BIN)/omniflow && $(BIN)/omniflow down || true
+
+status:
+	$(BIN)/omniflow status
+
+logs:
+	$(BIN)/omniflow logs
+
+bench: $(STAMP)
+	$(BIN)/omniflow run --isolated -- $(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check stack tests benchmarks
+
+clean: down
+	rm -rf .omniflow
