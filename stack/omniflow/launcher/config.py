@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ServerChoice = Literal["embedded", "system"]
 HOST = "127.0.0.1"
 RECORD_NAME = "stack.json"
+ALL_SERVICES = ("postgres", "redis", "mongo", "gateway", "relay", "worker")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -48,6 +49,10 @@ class LauncherSettings(BaseSettings):
     redis_server: ServerChoice = "embedded"
     mongo_server: ServerChoice = "embedded"
 
+    # A comma-separated subset of postgres,redis,mongo,gateway,relay,worker; empty means all.
+    # ``postgres,redis,mongo`` gives the stores alone, e.g. to run the services from an IDE.
+    services: str = ""
+
     # Another program can stand in for a service, e.g. a worker written in another language:
     # the job contract is language-neutral. Empty means ``python -m omniflow.<service>``.
     gateway_command: str = ""
@@ -56,6 +61,15 @@ class LauncherSettings(BaseSettings):
 
     # Every wait has a deadline, so a broken service fails loudly instead of hanging.
     start_timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(ALL_SERVICES))
+        if unknown:
+            raise ValueError(f"unknown service(s) {', '.join(unknown)}")
+        return ",".join(names)
 
     @field_validator("state_dir")
     @classmethod
@@ -91,6 +105,11 @@ class LauncherSettings(BaseSettings):
     @property
     def gateway_url(self) -> str:
         return f"http://{HOST}:{self.gateway_port}"
+
+    def service_names(self) -> list[str]:
+        """The services this stack runs, in start order."""
+        wanted = self.services.split(",") if self.services else ALL_SERVICES
+        return [name for name in ALL_SERVICES if name in wanted]
 
     def command_for(self, service: str) -> list[str] | None:
         """The command that replaces ``python -m omniflow.<service>``, if one is configured."""

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omniflow.launcher import binaries, postgres
-from omniflow.launcher.config import HOST, LauncherSettings
+from omniflow.launcher.config import ALL_SERVICES, HOST, LauncherSettings
 
-INFRA = ("postgres", "redis", "mongo")
-APPS = ("gateway", "relay", "worker")
-ORDER = INFRA + APPS
+ORDER = ALL_SERVICES
 
 
 @dataclass(frozen=True)
@@ -57,9 +55,9 @@ def _app_command(settings: LauncherSettings, name: str) -> tuple[str, ...]:
     return tuple(settings.command_for(name) or (sys.executable, "-m", f"omniflow.{name}"))
 
 
-def build(settings: LauncherSettings, only: list[str] | None = None) -> list[Service]:
-    """The services to run, in start order; ``only`` picks a subset by name."""
-    wanted = set(only or ORDER)
+def build(settings: LauncherSettings) -> list[Service]:
+    """The services the settings ask for, in start order."""
+    wanted = set(settings.service_names())
     services: list[Service] = []
     state = settings.state_dir
     if "postgres" in wanted:

@@ -179,9 +179,10 @@ class Supervisor:
             return False
 
     def daemon_pid(self) -> int | None:
-        with contextlib.suppress(OSError, ValueError):
+        """The pid of our supervisord if it runs (a stale pid file may name another program)."""
+        with contextlib.suppress(OSError, ValueError, psutil.Error):
             pid = int(self.pid_path.read_text().strip())
-            if _running(pid):
+            if _running(pid) and "supervisord" in " ".join(psutil.Process(pid).cmdline()):
                 return pid
         return None
 
