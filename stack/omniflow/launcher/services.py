@@ -46,10 +46,6 @@ class Service:
             return [self.name]
         return [f"{self.name}-{n}" for n in range(1, self.numprocs + 1)]
 
-    def rpc_names(self) -> list[str]:
-        """The ``group:process`` names the supervisord API takes."""
-        return [f"{self.name}:{process}" for process in self.process_names]
-
 
 def _app_command(settings: LauncherSettings, name: str) -> tuple[str, ...]:
     return tuple(settings.command_for(name) or (sys.executable, "-m", f"omniflow.{name}"))

@@ -44,8 +44,14 @@ def _command(args: tuple[str, ...] | list[str]) -> str:
 
 
 def _environment(env: dict[str, str]) -> str:
-    # Values are quoted; a value may keep supervisord expansions such as %(process_num)d.
-    return ",".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    """``KEY="value",...``: supervisord strips the quotes and knows no escapes inside them."""
+    pairs = []
+    for key, value in env.items():
+        quote = '"' if '"' not in value else "'"
+        if quote in value:
+            raise StackError(f"{key} holds both kinds of quotes, which supervisord cannot pass on")
+        pairs.append(f"{key}={quote}{value}{quote}")
+    return ",".join(pairs)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -127,7 +133,8 @@ class Supervisor:
     def _program(self, service: Service) -> list[str]:
         s = self.settings
         many = service.process_names != [service.name]
-        log = _esc(str(s.logs_dir)) + "/%(process_name)s.log"
+        name = "%(program_name)s-%(process_num)d" if many else _esc(service.name)
+        log = f"{_esc(str(s.logs_dir))}/{name}.log"
         lines = [
             f"[program:{service.name}]",
             f"command={_command(service.command)}",
@@ -148,7 +155,7 @@ class Supervisor:
         ]
         if many:
             lines += [
-                "process_name=%(program_name)s-%(process_num)d",
+                f"process_name={name}",
                 f"numprocs={service.numprocs}",
                 "numprocs_start=1",
             ]
@@ -165,16 +172,21 @@ class Supervisor:
         self.conf_path.write_text(self.render(services))
 
     # The daemon.
-    def rpc(self, timeout: float = 10.0) -> Any:
+    def call(self, method: str, *args: Any, timeout: float = 10.0) -> Any:
+        """One XML-RPC call, e.g. ``call("supervisor.getState")``, on a fresh connection."""
         transport = _UnixTransport(str(self.socket_path), timeout)
-        return xmlrpc.client.ServerProxy("http://localhost", transport=transport)
+        try:
+            proxy = xmlrpc.client.ServerProxy("http://localhost", transport=transport)
+            return getattr(proxy, method)(*args)
+        finally:
+            transport.close()
 
     def alive(self) -> bool:
         """True when supervisord answers on our socket."""
         if not self.socket_path.exists():
             return False
         try:
-            return self.rpc(timeout=3).supervisor.getState()["statename"] == "RUNNING"
+            return self.call("supervisor.getState", timeout=3)["statename"] == "RUNNING"
         except RPC_ERRORS:
             return False
 
@@ -204,8 +216,9 @@ class Supervisor:
             msg = "supervisord did not start in time"
             raise StackError(msg, log=self.log_path) from exc
         if done.returncode != 0:
-            reason = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-            raise StackError(f"supervisord failed to start: {reason[-1]}", log=self.log_path)
+            lines = (done.stderr + done.stdout).strip().splitlines() or ["no output"]
+            reason = next((ln for ln in lines if ln.startswith("Error:")), lines[0])[:300]
+            raise StackError(f"supervisord failed to start: {reason}", log=self.log_path)
         deadline = time.monotonic() + timeout
         while not self.alive():
             if time.monotonic() > deadline:
@@ -218,7 +231,7 @@ class Supervisor:
         if not self.alive():
             return False
         with contextlib.suppress(*RPC_ERRORS):
-            self.rpc().supervisor.shutdown()
+            self.call("supervisor.shutdown")
         deadline = time.monotonic() + timeout
         while pid and _running(pid):
             if time.monotonic() > deadline:
@@ -229,18 +242,18 @@ class Supervisor:
     # Programs.
     def infos(self) -> dict[str, dict[str, Any]]:
         """supervisord's view of every process, keyed by process name (``worker-1``)."""
-        return {info["name"]: info for info in self.rpc().supervisor.getAllProcessInfo()}
+        return {info["name"]: info for info in self.call("supervisor.getAllProcessInfo")}
 
     def start(self, rpc_name: str) -> None:
         try:
-            self.rpc().supervisor.startProcess(rpc_name, False)
+            self.call("supervisor.startProcess", rpc_name, False)
         except xmlrpc.client.Fault as fault:
             if "ALREADY_STARTED" not in fault.faultString:
                 raise
 
     def stop(self, rpc_name: str) -> None:
         try:
-            self.rpc().supervisor.stopProcess(rpc_name, False)
+            self.call("supervisor.stopProcess", rpc_name, False)
         except xmlrpc.client.Fault as fault:
             if "NOT_RUNNING" not in fault.faultString:
                 raise
