@@ -1,0 +1,168 @@
+"""Every SQL statement the gateway sends, in one place so a learner can read them together.
+
+Two rules hold throughout. A status change is one guarded ``UPDATE … WHERE status = …``, so
+two requests racing on the same report cannot both win (never read, decide, then write). And
+a job for the worker is written to ``outbox`` in the same statement as the report change it
+belongs to, so the report and its job are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+REPORT_COLUMNS = (
+    "id, owner_id, type, params, status, generation, attempts, progress, failure_reason, "
+    "trace_id, idempotency_key, worker, created_at, queued_at, started_at, finished_at, "
+    "updated_at"
+)
+
+_UNFINISHED = """
+    SELECT count(*) AS unfinished FROM reports
+    WHERE owner_id = $2 AND status IN ('PENDING', 'PROCESSING')
+"""
+
+# One round trip per submit: find an earlier submit with the same Idempotency-Key, count the
+# user's unfinished reports, insert the report and its outbox row, and say which happened.
+SUBMIT = f"""
+WITH existing AS (
+    SELECT {REPORT_COLUMNS} FROM reports
+    WHERE $6::text IS NOT NULL AND owner_id = $2 AND idempotency_key = $6
+), load AS ({_UNFINISHED}
+), created AS (
+    INSERT INTO reports (id, owner_id, type, params, trace_id, idempotency_key)
+    SELECT $1, $2, $3, $4, $5, $6
+    WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT unfinished FROM load) < $7
+    ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING {REPORT_COLUMNS}
+), queued AS (
+    INSERT INTO outbox (report_id, generation) SELECT id, generation FROM created
+)
+SELECT load.unfinished, found.*
+FROM load LEFT JOIN (
+    SELECT true AS is_new, {REPORT_COLUMNS} FROM created
+    UNION ALL
+    SELECT false AS is_new, {REPORT_COLUMNS} FROM existing
+) AS found ON true
+"""
+
+REPORT_BY_ID = f"SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1"
+OWN_REPORT_BY_ID = f"SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1 AND owner_id = $2"
+REPORT_BY_IDEMPOTENCY_KEY = f"""
+SELECT {REPORT_COLUMNS} FROM reports WHERE owner_id = $1 AND idempotency_key = $2
+"""
+
+CANCEL = f"""
+WITH changed AS (
+    UPDATE reports SET status = 'CANCELLED', finished_at = now(), updated_at = now()
+    WHERE id = $1 AND owner_id = $2 AND status = 'PENDING'
+    RETURNING {REPORT_COLUMNS}
+)
+SELECT true AS changed, {REPORT_COLUMNS} FROM changed
+UNION ALL
+SELECT false, {REPORT_COLUMNS} FROM reports
+WHERE id = $1 AND owner_id = $2 AND NOT EXISTS (SELECT 1 FROM changed)
+"""
+
+_BACK_TO_PENDING = """
+    status = 'PENDING', generation = generation + 1, failure_reason = NULL, progress = 0,
+    queued_at = NULL, started_at = NULL, finished_at = NULL, worker = NULL, updated_at = now()
+"""
+
+# A retry starts a new generation: the worker treats ``report_id:generation`` as a new job.
+# ``attempts`` is left alone, so it keeps counting every delivery the report ever had.
+RETRY = f"""
+WITH load AS ({_UNFINISHED}
+), changed AS (
+    UPDATE reports SET {_BACK_TO_PENDING}
+    WHERE id = $1 AND owner_id = $2 AND status = 'FAILED'
+      AND (SELECT unfinished FROM load) < $3
+    RETURNING {REPORT_COLUMNS}
+), queued AS (
+    INSERT INTO outbox (report_id, generation) SELECT id, generation FROM changed
+)
+SELECT (SELECT unfinished FROM load) AS unfinished, true AS changed, {REPORT_COLUMNS}
+FROM changed
+UNION ALL
+SELECT (SELECT unfinished FROM load), false, {REPORT_COLUMNS} FROM reports
+WHERE id = $1 AND owner_id = $2 AND NOT EXISTS (SELECT 1 FROM changed)
+"""
+
+# Requeue of a dead-lettered job: only the generation that died may come back, and only while
+# the report has not finished some other way since.
+REQUEUE = f"""
+WITH changed AS (
+    UPDATE reports SET {_BACK_TO_PENDING}
+    WHERE id = $1 AND generation = $2 AND status IN ('PENDING', 'PROCESSING', 'FAILED')
+    RETURNING {REPORT_COLUMNS}
+), queued AS (
+    INSERT INTO outbox (report_id, generation) SELECT id, generation FROM changed
+)
+SELECT true AS changed, {REPORT_COLUMNS} FROM changed
+UNION ALL
+SELECT false, {REPORT_COLUMNS} FROM reports
+WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed)
+"""
+
+STATUS_COUNTS = "SELECT status, count(*) AS n FROM reports GROUP BY status"
+
+THROUGHPUT = """
+SELECT m.minute,
+       count(r.id) AS finished,
+       count(r.id) FILTER (WHERE r.status = 'DONE') AS done,
+       count(r.id) FILTER (WHERE r.status = 'FAILED') AS failed,
+       count(r.id) FILTER (WHERE r.status = 'CANCELLED') AS cancelled
+FROM generate_series(
+         date_trunc('minute', now()) - make_interval(mins => $1 - 1),
+         date_trunc('minute', now()),
+         interval '1 minute'
+     ) AS m(minute)
+LEFT JOIN reports r
+       ON r.finished_at >= m.minute AND r.finished_at < m.minute + interval '1 minute'
+GROUP BY m.minute
+ORDER BY m.minute
+"""
+
+INSERT_USER = """
+INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+ON CONFLICT ((lower(email))) DO NOTHING
+RETURNING id, email, role, created_at
+"""
+USER_BY_EMAIL = """
+SELECT id, email, role, password_hash, created_at FROM users WHERE lower(email) = lower($1)
+"""
+USER_BY_ID = "SELECT id, email, role, created_at FROM users WHERE id = $1"
+UPDATE_PASSWORD_HASH = "UPDATE users SET password_hash = $2 WHERE id = $1"
+
+
+def list_reports(
+    *,
+    owner_id: int | None,
+    status: str | None,
+    report_type: str | None,
+    after: tuple[object, object] | None,
+    limit: int,
+) -> tuple[str, list[object]]:
+    """Builds the page query for the filters in use, newest first, keyset-paginated.
+
+    Only the conditions in use appear in the text, so each combination gets its own prepared
+    plan that can use the matching index (a catch-all ``$1 IS NULL OR …`` could not).
+    """
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def add(template: str, *values: object) -> None:
+        numbers = [f"${len(args) + i + 1}" for i in range(len(values))]
+        conditions.append(template.format(*numbers))
+        args.extend(values)
+
+    if owner_id is not None:
+        add("owner_id = {0}", owner_id)
+    if status is not None:
+        add("status = {0}", status)
+    if report_type is not None:
+        add("type = {0}", report_type)
+    if after is not None:
+        add("(created_at, id) < ({0}, {1})", *after)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    args.append(limit)
+    sql = (f"SELECT {REPORT_COLUMNS} FROM reports {where} "
+           f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}")
+    return sql, args
