@@ -1,0 +1,135 @@
+"""Puts the worker together: connections, the loops, and an orderly stop.
+
+One process runs three loops side by side: the consumer (new entries), the reclaimer (entries
+of dead workers and failed attempts, on a timer) and the keep-alive (this worker's own entries),
+plus the background writers for events and signals. Jobs run as tasks, at most
+``worker_concurrency`` at a time; CPU-heavy steps go to a process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from omniflow import broker, db, logstore
+from omniflow.settings import Settings
+from omniflow.waiting import wait_for_dependencies
+from omniflow.worker import shutdown, simulate
+from omniflow.worker.consumer import Consumer
+from omniflow.worker.deadletter import DeadLetters
+from omniflow.worker.dispatch import Dispatcher
+from omniflow.worker.processor import Processor
+from omniflow.worker.reclaim import Reclaimer
+from omniflow.worker.resilience import persist
+from omniflow.worker.slots import Slots
+from omniflow.worker.telemetry import Telemetry
+
+log = logging.getLogger("omniflow.worker")
+
+
+def make_executor(settings: Settings) -> Executor | None:
+    """A process pool for CPU steps, or None (the loop's thread pool) when its size is 0."""
+    if settings.cpu_pool_size <= 0:
+        return None
+    # "spawn" starts clean interpreters: forking a process that runs an event loop and
+    # driver threads can copy a lock in a held state.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=settings.cpu_pool_size, mp_context=context)
+
+
+async def _wait_for_stores(settings: Settings, stop: asyncio.Event) -> bool:
+    while not stop.is_set():
+        try:
+            await wait_for_dependencies(settings, postgres=True, redis=True, mongo=True,
+                                        timeout_s=30)
+            return True
+        except Exception as exc:
+            log.warning("stores not reachable yet (%s); still waiting", exc)
+    return False
+
+
+async def run_worker(settings: Settings, name: str) -> int:
+    """Runs one worker until SIGTERM/SIGINT; returns the process exit code."""
+    stop = asyncio.Event()
+    remove_handlers = shutdown.install(stop)
+    try:
+        if not await _wait_for_stores(settings, stop):
+            return 0
+        await _serve(settings, name, stop)
+        return 0
+    finally:
+        remove_handlers()
+
+
+async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
+    pool = await persist("connect to postgres", lambda: db.create_pool(settings))
+    redis = broker.connect(settings)
+    mongo = logstore.connect(settings)
+    database = logstore.database(mongo, settings)
+    executor = make_executor(settings)
+    try:
+        await persist("log store schema", lambda: logstore.ensure_schema(
+            database, retention_days=settings.event_retention_days))
+        await persist("consumer group", lambda: broker.ensure_group(redis, settings))
+
+        slots = Slots(settings.worker_concurrency)
+        events = logstore.EventBuffer(database)
+        dispatcher: Dispatcher
+        telemetry = Telemetry(redis, name, os.getpid(), lambda: dispatcher.in_flight)
+        processor = Processor(
+            settings=settings, name=name, pool=pool, redis=redis, db=database, events=events,
+            executions=logstore.ExecutionWriter(database, settings.execution_max_bytes),
+            dead=DeadLetters(redis, settings, name), telemetry=telemetry,
+            options=simulate.WorkOptions(settings.work_scale, settings.failure_rate, executor),
+        )
+        dispatcher = Dispatcher(processor, slots)
+        consumer = Consumer(redis, settings, name, slots, dispatcher)
+        reclaimer = Reclaimer(redis, settings, name, slots, dispatcher)
+
+        events.start()
+        await telemetry.start()
+        keepalive = asyncio.create_task(reclaimer.run_keepalive(), name="keepalive")
+        loops = [
+            asyncio.create_task(consumer.run(stop), name="consumer"),
+            asyncio.create_task(reclaimer.run_reclaim(stop), name="reclaim"),
+        ]
+        log.info(
+            "worker %s started: stream %s, group %s, concurrency %d, batch %d, cpu pool %d, "
+            "work scale %g, claim idle %d ms, max deliveries %d",
+            name, settings.jobs_stream, settings.consumer_group, settings.worker_concurrency,
+            settings.worker_batch, settings.cpu_pool_size, settings.work_scale,
+            settings.claim_idle_ms, settings.max_deliveries,
+        )
+
+        # Run until asked to stop, or until a loop dies of an unexpected error.
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *loops], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        stopper.cancel()
+        crashed = [task for task in done if task is not stopper and task.exception()]
+
+        # The consumer returns after its current read (at most worker_block_ms).
+        await asyncio.gather(*loops, return_exceptions=True)
+        released = await shutdown.drain(dispatcher.tasks, settings.shutdown_grace_s)
+        keepalive.cancel()
+        await asyncio.gather(keepalive, return_exceptions=True)
+        if released:
+            with contextlib.suppress(Exception):
+                count = await asyncio.wait_for(reclaimer.release(released), 5)
+                log.info("released %d unfinished entries for other workers", count)
+        await events.close()
+        await telemetry.close()
+        log.info("worker %s stopped: read %d, reclaimed %d, counts %s", name,
+                 consumer.read_total, reclaimer.reclaimed_total, dict(telemetry.totals))
+        for task in crashed:
+            raise task.exception()  # type: ignore[misc]
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        await pool.close()
+        await redis.aclose()
+        await mongo.close()
