@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,13 +71,15 @@ def run(command: list[str], *, isolated: bool, echo: Echo, keep_logs: bool = Fal
     """Brings the stack up, runs ``command`` with the stack's variables, returns its exit code."""
     if not command:
         raise StackError("run needs a command after `--`, e.g. omniflow run -- pytest")
+    if not shutil.which(command[0]):  # fail before spending seconds on the stack
+        raise StackError(f"cannot run {command[0]}: command not found")
     stack = Stack.isolated(echo=echo) if isolated else Stack.from_env(echo=echo)
     code = 1
     try:
         with _signals(_raise_interrupted):
             stack.up()
             env = {**os.environ, **stack.env()}
-            echo(f"running {' '.join(command)}")
+            echo(f"running {shlex.join(command)}")
             try:
                 proc = subprocess.Popen(command, env=env)
             except OSError as exc:

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omniflow.launcher import binaries, postgres
-from omniflow.launcher.config import ALL_SERVICES, HOST, LauncherSettings
-
-ORDER = ALL_SERVICES
+from omniflow.launcher.config import HOST, LauncherSettings
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,9 @@ class Service:
     def server_label(self) -> str:
         if self.server:
             return self.server.label
-        return " ".join(self.command[1:] if self.command[0] == sys.executable else self.command)
+        if self.command[0] == sys.executable:
+            return " ".join(("python", *self.command[1:]))
+        return " ".join(self.command)
 
     @property
     def process_names(self) -> list[str]:

@@ -30,6 +30,9 @@ from omniflow.launcher.supervisor import RPC_ERRORS, Supervisor
 Echo = Callable[[str], None]
 UP_STATES = {"STARTING", "RUNNING"}
 FAILED_STATES = {"FATAL", "EXITED", "UNKNOWN"}
+# Services of one phase start together; a phase starts once the previous one is healthy.
+# The database schema is migrated after the first phase, before the gateway.
+PHASES = (("postgres", "redis", "mongo"), ("gateway",), ("relay", "worker"))
 MIGRATIONS_INI = Path(__file__).resolve().parent.parent / "migrations" / "alembic.ini"
 
 
@@ -116,7 +119,7 @@ class Stack:
 
     # Bringing it up.
     def up(self, timeout: float | None = None) -> list[ProcessStatus]:
-        """Starts whatever is not running yet, in order, each once the previous is healthy.
+        """Starts whatever does not run yet, phase by phase (see ``PHASES``), and waits for health.
 
         Idempotent: services that already run and answer are left alone. On failure, what
         this call started is stopped again before the ``StackError`` propagates.
@@ -143,9 +146,13 @@ class Stack:
                 return self.status()
             started: list[str] = []
             try:
-                for service in wanted:
-                    self._bring_up(service, settings, deadline, started)
-                    if service.name == "postgres":
+                for phase in PHASES:
+                    group = [s for s in wanted if s.name in phase]
+                    launched = [(s, self._launch(s, settings, started)) for s in group]
+                    for service, began in launched:
+                        if began is not None:
+                            self._finish(service, deadline, service.process_names, began)
+                    if any(s.name == "postgres" for s in group):
                         self.migrate(deadline=deadline)
             except BaseException:
                 self._undo(fresh, started)
@@ -205,12 +212,25 @@ class Stack:
     ) -> None:
         """Starts the service's processes (default: all) that do not run; waits for health."""
         names = names or service.process_names
+        began = self._launch(service, settings, started, names)
+        if began is not None:
+            self._finish(service, deadline, names, began)
+
+    def _launch(
+        self,
+        service: Service,
+        settings: LauncherSettings,
+        started: list[str],
+        names: list[str] | None = None,
+    ) -> float | None:
+        """Asks supervisord to start what does not run; when, or ``None`` if all was ready."""
+        names = names or service.process_names
         label = names[0] if len(names) == 1 else service.name
         infos = self.supervisor.infos()
         if self._service_ready(service, infos, names) is None:
             pids = ", ".join(str(infos[name]["pid"]) for name in names)
             self.echo(f"{label} already runs (pid {pids})")
-            return
+            return None
         idle = [name for name in names if infos.get(name, {}).get("statename") not in UP_STATES]
         if service.port is not None and idle and not port_is_free(service.port):
             self._port_error(service)
@@ -224,9 +244,14 @@ class Stack:
             rpc = f"{service.name}:{name}"
             self._start_process(service, rpc)
             started.append(rpc)
+        return began
+
+    def _finish(self, service: Service, deadline: float, names: list[str], began: float) -> None:
+        """Waits until the launched processes are healthy; then any first-start set-up."""
         self._wait_ready(service, deadline, names)
         if service.name == "postgres":
             postgres.ensure_app_database(service.port or 0)
+        label = names[0] if len(names) == 1 else service.name
         self.echo(f"{label} ready in {time.monotonic() - began:.1f}s")
 
     def _start_process(self, service: Service, rpc: str) -> None:
@@ -241,14 +266,16 @@ class Stack:
         assert service.server is not None
         data = settings.state_dir / "postgres"
         if not (data / "PG_VERSION").exists():
-            self.echo(f"initializing a new PostgreSQL data folder in {data}")
-        postgres.prepare(
+            self.echo(f"initializing a new PostgreSQL data folder in {data} ...")
+        began = time.monotonic()
+        if postgres.prepare(
             kind=service.server.kind,
             bin_dir=Path(service.server.command[0]).parent,
             data_dir=data,
             socket_dir=postgres.socket_dir_for(settings.run_dir, settings.postgres_port),
             log=self.log_path("postgres-initdb"),
-        )
+        ):
+            self.echo(f"initdb done in {time.monotonic() - began:.1f}s")
 
     def _wait_ready(self, service: Service, deadline: float, names: list[str]) -> None:
         while True:
