@@ -197,9 +197,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         # The JSON decoder gives up on absurdly deep nesting before the handler runs.
         detail = "the body is nested too deeply to be a valid request"
         errors = [{"field": "body", "reason": "JSON nesting is too deep"}]
+    elif isinstance(exc.__cause__, UnicodeDecodeError):
+        detail = "the body is not valid UTF-8 text"
+        errors = [{"field": "body", "reason": "JSON must be encoded as UTF-8"}]
     elif status == 400 and detail == "There was an error parsing the body":
+        detail = "the body could not be parsed as JSON"
         errors = [{"field": "body", "reason": "the body could not be read as JSON"}]
-    return problem_response(request, status, detail, errors=errors, headers=exc.headers)
+    kind = "body-too-large" if status == 413 else None
+    return problem_response(request, status, detail, kind=kind, errors=errors,
+                            headers=exc.headers)
 
 
 def _phrase(status: int) -> str:

@@ -7,7 +7,10 @@ unexpected exception into a 500 problem that reveals nothing about the code.
 
 ``BodyLimit`` refuses an oversized body before anyone parses it: on ``Content-Length`` before a
 single byte is read, and for a chunked body as soon as the running count passes the limit. The
-body is never buffered beyond the limit, so a 100 MB upload costs the gateway no memory.
+body is never buffered beyond the limit, so a 100 MB upload costs the gateway no memory. Note
+that the 413 does not ask to close the connection: uvicorn (httptools) then discards the rest of
+the body as it arrives, until its keep-alive timeout, so a client that only reads after sending
+everything still gets the answer instead of a connection reset.
 
 Both are written against the raw ASGI interface rather than Starlette's ``BaseHTTPMiddleware``,
 which adds a task and a stream per request: on the submit path that overhead shows.
@@ -97,8 +100,7 @@ class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when a streamed body passes the limit."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit} bytes",
-                         headers={"Connection": "close"})
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
 
 
 class BodyLimit:
@@ -117,8 +119,7 @@ class BodyLimit:
         if declared is not None and declared > self.max_bytes:
             log.warning("refused a %d-byte body (limit %d) before reading it", declared,
                         self.max_bytes)
-            await _send_problem(send, scope, 413, BodyTooLarge(self.max_bytes).detail,
-                                close=True)
+            await _send_problem(send, scope, 413, BodyTooLarge(self.max_bytes).detail)
             return
 
         received = 0
@@ -147,7 +148,7 @@ class BodyLimit:
             # Only reached when the body was read outside a route (the router answers itself).
             if response_started:
                 raise
-            await _send_problem(send, scope, 413, str(exc.detail), close=True)
+            await _send_problem(send, scope, 413, str(exc.detail))
 
 
 def _trace_id_of(scope: Scope) -> str:
@@ -169,13 +170,11 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_problem(send: Send, scope: Scope, status: int, detail: str, *,
-                        close: bool = False) -> None:
+async def _send_problem(send: Send, scope: Scope, status: int, detail: str) -> None:
+    kind = "body-too-large" if status == 413 else "internal-error"
     body = problem_body(status, detail, instance=scope["path"],
-                        trace_id=scope.get("omniflow.trace_id"))
+                        trace_id=scope.get("omniflow.trace_id"), kind=kind)
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                (b"content-length", str(len(body)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

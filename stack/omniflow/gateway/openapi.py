@@ -13,7 +13,7 @@ _EXAMPLES: dict[int, tuple[str, str]] = {
     403: ("forbidden", "this endpoint is for administrators"),
     404: ("not-found", "no report with this id"),
     409: ("conflict", "the report is DONE; only a PENDING report can be cancelled"),
-    413: ("content-too-large", "the request body is larger than the limit of 65536 bytes"),
+    413: ("body-too-large", "the request body is larger than the limit of 65536 bytes"),
     422: ("validation-error", "1 input is not valid"),
     429: ("too-many-unfinished", "you have 50 unfinished reports, the most allowed"),
     503: ("database-unavailable", "the database is not reachable right now; please retry"),

@@ -1,0 +1,64 @@
+"""Users and tokens for the gateway tests, made through the real running gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from omniflow.settings import Settings
+
+from tests.helpers import bearer, login, signup, unique_email
+
+
+@dataclass
+class User:
+    """A signed-up account with a fresh token."""
+
+    id: int
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+async def new_user(http: httpx.AsyncClient) -> User:
+    email = unique_email()
+    account = await signup(http, email)
+    return User(id=account["id"], email=email, token=await login(http, email))
+
+
+@pytest.fixture
+async def alice(http: httpx.AsyncClient) -> User:
+    return await new_user(http)
+
+
+@pytest.fixture
+async def bob(http: httpx.AsyncClient) -> User:
+    return await new_user(http)
+
+
+@pytest.fixture(scope="session")
+async def admin(http: httpx.AsyncClient, settings: Settings) -> User:
+    token = await login(http, settings.admin_email, settings.admin_password.get_secret_value())
+    me = (await http.get("/auth/me", headers=bearer(token))).json()
+    return User(id=me["id"], email=settings.admin_email, token=token)
+
+
+def assert_problem(response: httpx.Response, status: int, *fields: str) -> dict:
+    """Checks the RFC 9457 shape; with ``fields``, that each is named among the errors."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert {"type", "title", "status", "detail", "instance"} <= body.keys()
+    assert body["status"] == status
+    assert body["detail"]
+    assert body["trace_id"] == response.headers["x-trace-id"]
+    if fields:
+        named = {error["field"] for error in body["errors"]}
+        for field in fields:
+            assert field in named, (field, body["errors"])
+        assert all(error["reason"] for error in body["errors"])
+    return body
