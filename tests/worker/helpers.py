@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -17,8 +15,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-
-from omniflow import broker
+from omniflow import broker, signals
 from omniflow.contracts import Job
 from omniflow.settings import Settings
 
@@ -121,6 +118,17 @@ class WorkerProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    async def ready(self, timeout: float = 30.0) -> WorkerProcess:
+        """Waits until the worker says it has started reading."""
+        deadline = time.monotonic() + timeout
+        while f"worker {self.name} started" not in self.log_text():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker not ready:\n{self.log_text()[-3000:]}")
+            await asyncio.sleep(0.05)
+        return self
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -142,9 +150,15 @@ class WorkerProcess:
         self._log.close()
 
 
-def params_json(job: Job) -> str:
-    return json.dumps(job.params)
+async def worker_counts(redis: aioredis.Redis, name: str) -> dict[str, int]:
+    """The counters a running worker has sent to the signals hash."""
+    data = await redis.hgetall(signals.worker_key(name))
+    return {key: int(data.get(key, 0)) for key in signals.COUNTERS}
 
 
-def utc(ts: dt.datetime) -> dt.datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+async def pending_count(redis: aioredis.Redis, settings: Settings) -> int:
+    try:
+        summary = await redis.xpending(settings.jobs_stream, settings.consumer_group)
+    except aioredis.ResponseError:
+        return 0
+    return int(summary["pending"])

@@ -39,16 +39,15 @@ class Consumer:
         backoff = Backoff()
         failing = False
         while not stop.is_set():
-            held = await self._slots.take(s.worker_batch, stop)
-            if not held:
+            room = await self._slots.wait_available(stop)
+            if not room:
                 break
             try:
                 reply = await self._redis.xreadgroup(
-                    s.consumer_group, self._name, {s.jobs_stream: ">"}, count=held,
-                    block=s.worker_block_ms,
+                    s.consumer_group, self._name, {s.jobs_stream: ">"},
+                    count=min(room, s.worker_batch), block=s.worker_block_ms,
                 )
             except ResponseError as exc:
-                self._slots.give_back(held)
                 if not broker.is_missing_group(exc):
                     raise
                 log.warning("consumer group %s is gone (broker emptied?); recreating it",
@@ -56,7 +55,6 @@ class Consumer:
                 await self._recreate_group(stop)
                 continue
             except STORE_ERRORS as exc:
-                self._slots.give_back(held)
                 failing = True
                 delay = backoff.next()
                 log.warning("reading jobs failed (%s); retrying in %.1fs", exc, delay)
@@ -67,7 +65,7 @@ class Consumer:
                 failing = False
             backoff.reset()
             entries = reply[0][1] if reply else []
-            self._slots.give_back(held - len(entries))
+            self._slots.take(len(entries))
             self.read_total += len(entries)
             for entry_id, fields in entries:
                 self._dispatcher.spawn(Delivery(entry_id, fields or {}))

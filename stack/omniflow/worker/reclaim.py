@@ -107,6 +107,7 @@ class Reclaimer:
         s = self._settings
         held = self._slots.take_now(s.worker_batch)
         if not held:
+            await self._reserve_for_idle()
             return 0
         claimed: list[tuple[str, dict[str, str]]] = []
         try:
@@ -129,12 +130,23 @@ class Reclaimer:
             self._slots.give_back(held)
             raise
         self._slots.give_back(held - len(claimed))
+        if len(claimed) < held:
+            self._slots.reserved = 0  # everything idle is claimed
         for entry_id, fields in claimed:
             deliveries = counts.get(entry_id, 1)
             log.info("reclaimed entry %s (delivery %d)", entry_id, deliveries)
             self._dispatcher.spawn(Delivery(entry_id, fields, deliveries, reclaimed=True))
         self.reclaimed_total += len(claimed)
         return len(claimed)
+
+    async def _reserve_for_idle(self) -> None:
+        """No slot is free: if entries wait to be reclaimed, keep the next freed slots for them."""
+        s = self._settings
+        idle = await self._redis.xpending_range(
+            s.jobs_stream, s.consumer_group, min="-", max="+", count=s.worker_batch,
+            idle=s.claim_idle_ms,
+        )
+        self._slots.reserved = min(len(idle), self._slots.size)
 
     async def _delivery_counts(self, entry_ids: list[str]) -> dict[str, int]:
         if not entry_ids:
