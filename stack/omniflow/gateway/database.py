@@ -33,6 +33,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # A connection terminated while idle can leave the driver's protocol state confused; the
+    # next query on it fails with this rather than with a connection error.
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
