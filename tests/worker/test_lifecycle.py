@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from omniflow.worker import simulate
 
 from tests.worker import helpers
@@ -33,7 +35,8 @@ async def test_reports_of_every_type_reach_done_with_one_record_each(
     await helpers.wait_until(lambda: _events_written(logdb, jobs), what="events")
     kinds = await logdb.events.distinct("kind", {"report_id": jobs[0].report_id})
     assert sorted(kinds) == ["done", "processing", "step"]
-    assert (await helpers.worker_counts(redis, worker.name))["processed"] == len(jobs)
+    await helpers.wait_until(lambda: _count_is(redis, worker.name, "processed", len(jobs)),
+                             what="processed counter")
     assert await helpers.pending_count(redis, lane) == 0
 
 
@@ -59,6 +62,9 @@ async def test_the_same_job_delivered_twice_has_one_effect(pg, redis, logdb, lan
     assert row["status"] == "DONE" and row["attempts"] == 1
     assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
     assert await logdb.events.count_documents({"report_id": job.report_id, "kind": "done"}) == 1
+    await helpers.wait_until(lambda: _count_is(redis, worker.name, "processed", 1),
+                             what="processed counter")
+    await asyncio.sleep(0.5)  # a second increment would have been sent by now
     assert (await helpers.worker_counts(redis, worker.name))["processed"] == 1
 
 
@@ -88,7 +94,8 @@ async def test_cancelled_and_stale_jobs_are_acked_and_skipped(pg, redis, logdb, 
 async def _no_pending_after_read(redis, lane) -> bool:
     groups = await redis.xinfo_groups(lane.jobs_stream)
     group = next(g for g in groups if g["name"] == lane.consumer_group)
-    return group["pending"] == 0 and group["entries-read"] >= 2
+    last = (await redis.xinfo_stream(lane.jobs_stream))["last-generated-id"]
+    return group["pending"] == 0 and group["last-delivered-id"] == last
 
 
 async def test_a_requeued_report_runs_again_as_a_new_generation(pg, redis, logdb, lane, owner,

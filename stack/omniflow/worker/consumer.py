@@ -49,7 +49,10 @@ class Consumer:
                 )
             except ResponseError as exc:
                 if not broker.is_missing_group(exc):
-                    raise
+                    delay = backoff.next()
+                    log.error("reading jobs refused (%s); retrying in %.1fs", exc, delay)
+                    await _sleep_or_stop(stop, delay)
+                    continue
                 log.warning("consumer group %s is gone (broker emptied?); recreating it",
                             s.consumer_group)
                 await self._recreate_group(stop)

@@ -70,9 +70,10 @@ class Reclaimer:
             try:
                 await self.reclaim_once()
             except ResponseError as exc:
-                if not broker.is_missing_group(exc):
-                    raise
-                await self._recreate_group()
+                if broker.is_missing_group(exc):
+                    await self._recreate_group()
+                else:
+                    log.error("reclaim refused this round: %s", exc)
             except STORE_ERRORS as exc:
                 log.warning("reclaim skipped this round: %s", exc)
             with contextlib.suppress(TimeoutError):
@@ -163,6 +164,8 @@ class Reclaimer:
         return counts
 
     async def _recreate_group(self) -> None:
+        log.warning("consumer group %s is gone (broker emptied?); recreating it",
+                    self._settings.consumer_group)
         try:
             await broker.ensure_group(self._redis, self._settings)
         except STORE_ERRORS as exc:

@@ -1,0 +1,188 @@
+"""The worker under faults: killed, stopped, poisoned, its broker restarted or emptied."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.worker import helpers
+
+
+async def _processing_by(pg, jobs, name: str) -> bool:
+    rows = await helpers.reports(pg, jobs)
+    return all(r["status"] == "PROCESSING" and r["worker"] == name for r in rows.values())
+
+
+async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
+        pg, redis, logdb, lane, owner, start_worker):
+    doomed = await start_worker(lane, work_scale=5).ready()  # a job takes a few seconds
+    [job] = await helpers.make_reports(pg, owner, 1)
+    await helpers.publish(redis, lane, [job])
+    await helpers.wait_until(lambda: _processing_by(pg, [job], doomed.name), what="job started")
+
+    doomed.kill()
+    rescuer = await start_worker(lane).ready()  # nothing else is published from here on
+
+    row = (await helpers.wait_for(pg, [job], {"DONE"}, timeout=20))[job.report_id]
+    assert (row["worker"], row["attempts"]) == (rescuer.name, 2)
+    assert "reclaimed entry" in rescuer.log_text()
+    assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
+    doc = await logdb.executions.find_one({"_id": job.report_id})
+    assert (doc["attempt"], doc["deliveries"], doc["worker"]) == (2, 2, rescuer.name)
+    await helpers.wait_until(lambda: _has_events(logdb, job, "done", 1), what="done event")
+    # The killed worker's events of the last ~100 ms may be lost with it; the rescuer's are not.
+    assert await logdb.events.count_documents(
+        {"report_id": job.report_id, "kind": "processing", "attempt": 2}) == 1
+    assert await helpers.pending_count(redis, lane) == 0
+
+
+async def _no_pending(redis, lane) -> bool:
+    return await helpers.pending_count(redis, lane) == 0
+
+
+async def _has_events(logdb, job, kind: str, count: int) -> bool:
+    found = await logdb.events.count_documents({"report_id": job.report_id, "kind": kind})
+    return found == count
+
+
+async def test_a_poison_job_is_dead_lettered_after_max_deliveries(
+        pg, redis, logdb, lane, owner, start_worker):
+    worker = await start_worker(lane, max_deliveries=3).ready()
+    [job] = await helpers.make_reports(pg, owner, 1, params={"poison": True})
+    [entry_id] = await helpers.publish(redis, lane, [job])
+
+    row = (await helpers.wait_for(pg, [job], {"FAILED"}, timeout=20))[job.report_id]
+    assert row["attempts"] == 3 and "poison payload" in row["failure_reason"]
+
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="the entry acked")
+    [(_, letter)] = await redis.xrange(lane.dead_stream)
+    assert letter["job_id"] == job.job_id and letter["source_id"] == entry_id
+    assert letter["deliveries"] == "3" and letter["consumer"] == worker.name
+    assert "poison payload" in letter["reason"] and letter["dead_at"]
+    assert await helpers.pending_count(redis, lane) == 0
+    doc = await logdb.executions.find_one({"_id": job.report_id})
+    assert doc["status"] == "FAILED" and "poison payload" in doc["reason"]
+    await helpers.wait_until(lambda: _has_events(logdb, job, "failed", 1), what="failed event")
+    assert await logdb.events.count_documents(
+        {"report_id": job.report_id, "kind": "attempt_failed"}) == 3
+    assert [e["attempt"] for e in doc["errors"]] == [1, 2, 3]
+    await helpers.wait_until(lambda: _counts(redis, worker.name, dead_lettered=1, failed=3),
+                             what="counters")
+
+
+async def _counts(redis, name: str, **expected: int) -> bool:
+    counts = await helpers.worker_counts(redis, name)
+    return all(counts[key] == value for key, value in expected.items())
+
+
+async def test_sigterm_lets_jobs_in_flight_finish_then_exits_0(
+        pg, redis, lane, owner, start_worker):
+    worker = await start_worker(lane, work_scale=1.5, shutdown_grace_s=10).ready()
+    jobs = await helpers.make_reports(pg, owner, 3)
+    await helpers.publish(redis, lane, jobs)
+    await helpers.wait_until(lambda: _processing_by(pg, jobs, worker.name), what="jobs started")
+
+    began = time.monotonic()
+    worker.terminate()
+    assert await asyncio.to_thread(worker.wait, 20) == 0
+    assert time.monotonic() - began < 10 + 3
+
+    rows = await helpers.reports(pg, jobs)
+    assert {r["status"] for r in rows.values()} == {"DONE"}
+    assert await helpers.pending_count(redis, lane) == 0
+    assert f"worker {worker.name} stopped" in worker.log_text()
+
+
+async def test_sigterm_releases_unfinished_jobs_for_other_workers_at_once(
+        pg, redis, lane, owner, start_worker):
+    idle_ms = 20_000  # without the release, nobody could take the job for 20 s
+    slow = await start_worker(lane, work_scale=30, shutdown_grace_s=0.5,
+                              claim_idle_ms=idle_ms).ready()
+    [job] = await helpers.make_reports(pg, owner, 1)
+    await helpers.publish(redis, lane, [job])
+    await helpers.wait_until(lambda: _processing_by(pg, [job], slow.name), what="job started")
+
+    slow.terminate()
+    assert await asyncio.to_thread(slow.wait, 10) == 0
+    assert "released 1 unfinished entries" in slow.log_text()
+
+    began = time.monotonic()
+    other = await start_worker(lane, claim_idle_ms=idle_ms).ready()
+    row = (await helpers.wait_for(pg, [job], {"DONE"}, timeout=15))[job.report_id]
+    assert row["worker"] == other.name and row["attempts"] == 2
+    assert time.monotonic() - began < idle_ms / 1000
+
+
+async def test_an_emptied_broker_is_recovered_and_pending_reports_complete_once(
+        pg, redis, logdb, lane, owner, start_worker, logs_dir):
+    worker = await start_worker(lane).ready()
+    os.kill(worker.pid, signal.SIGSTOP)  # hold it still while the broker loses everything
+    try:
+        jobs = await helpers.make_reports(pg, owner, 3)
+        await helpers.publish(redis, lane, jobs)
+        await redis.flushall()
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    relay = _start_relay(lane, logs_dir)
+    try:
+        rows = await helpers.wait_for(pg, jobs, {"DONE"}, timeout=30)
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(15)
+
+    assert "recreating it" in worker.log_text()
+    assert {r["attempts"] for r in rows.values()} == {1}
+    for job in jobs:
+        assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
+
+
+def _start_relay(lane, logs_dir) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "OMNIFLOW_JOBS_STREAM": lane.jobs_stream,
+        "OMNIFLOW_CONSUMER_GROUP": lane.consumer_group,
+        "OMNIFLOW_REPUBLISH_AFTER_S": "1",
+        "OMNIFLOW_RELAY_POLL_S": "0.2",
+    }
+    log = (logs_dir / "relay.log").open("ab")
+    return subprocess.Popen([sys.executable, "-m", "omniflow.relay"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def stack():
+    from omniflow.launcher.stack import Stack
+
+    stack = Stack.from_env()
+    if not stack.is_running():
+        pytest.skip("restarting a store needs the launcher's stack (omniflow run --isolated)")
+    return stack
+
+
+async def test_no_accepted_report_is_lost_when_redis_restarts_under_load(
+        pg, redis, logdb, settings, owner, start_worker, stack):
+    # Reports go through the outbox, as the gateway writes them; the stack's relay publishes them
+    # to the shared stream, read by the stack's workers and one of ours.
+    await start_worker(settings, work_scale=0.05).ready()
+    jobs: list = []
+
+    async def submit_for(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            jobs.extend(await helpers.make_reports(pg, owner, 2, outbox=True))
+            await asyncio.sleep(0.1)
+
+    submitting = asyncio.create_task(submit_for(8))
+    await asyncio.sleep(2)
+    await asyncio.to_thread(stack.restart, "redis")
+    await submitting
+
+    await helpers.wait_for(pg, jobs, {"DONE"}, timeout=90)
+    ids = [j.report_id for j in jobs]
+    assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == len(jobs)
