@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import sys
+import time
 
+import psutil
 import pytest
 from omniflow.launcher.binaries import postgres_bin_dir
 from omniflow.launcher.errors import StackError
@@ -92,3 +96,31 @@ def test_system_postgres_runs_and_status_says_so(make_env) -> None:
     assert result.returncode == 0, result.stderr
     (row,) = stack_of(env).status()
     assert row.kind == "system" and row.server.startswith("system postgres ") and row.healthy
+
+
+def test_down_stops_programs_that_outlived_a_killed_supervisord(make_env) -> None:
+    env = make_env(SERVICES="redis,mongo")
+    assert omniflow(env, "up").returncode == 0
+    stack = stack_of(env)
+    pids = stack.pids()
+    daemon = stack.supervisor.daemon_pid()
+    assert daemon
+    os.kill(daemon, signal.SIGKILL)
+    _wait_gone(daemon)
+    assert not stack.is_running()
+
+    down = omniflow(env, "down")
+    assert down.returncode == 0, down.stderr
+    assert "outlived this stack's supervisord" in down.stderr
+    for pid in pids.values():
+        _wait_gone(pid, timeout=1)
+    _nothing_runs(env)
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    """Waits until ``pid`` has exited (a zombie nobody reaped counts as exited)."""
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(psutil.NoSuchProcess):
+        while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, f"pid {pid} still runs"
+            time.sleep(0.05)

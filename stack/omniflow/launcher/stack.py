@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from omniflow.launcher import health, postgres, services
 from omniflow.launcher.config import HOST, LauncherSettings
@@ -134,6 +137,7 @@ class Stack:
                           " `omniflow down` first to change them")  # fmt: skip
             wanted = services.build(settings)
             if fresh:
+                self._stop_leftovers()
                 self._check_ports(wanted)
                 for folder in services.data_dirs(settings):
                     folder.mkdir(parents=True, exist_ok=True)
@@ -327,7 +331,9 @@ class Stack:
         """Stops every program and supervisord itself. False when nothing was running."""
         with self._locked():
             pid = self.supervisor.daemon_pid()
-            if not self.supervisor.alive():
+            if not self.supervisor.alive() and not pid:
+                if self._stop_leftovers():
+                    return True
                 self.echo(f"nothing runs in {self.state_dir}")
                 return False
             self.echo(f"stopping the stack (supervisord pid {pid}) ...")
@@ -335,6 +341,26 @@ class Stack:
             self.supervisor.shutdown(timeout=timeout)
             self.echo(f"stopped in {time.monotonic() - began:.1f}s")
             return True
+
+    def _stop_leftovers(self) -> int:
+        """Stops programs that outlived their supervisord the way it would have: services
+        before the stores they use, each with its stop signal and grace period."""
+        found = self.supervisor.leftovers()
+        if not found:
+            return 0
+        by_process = {p: s for s in self.services() for p in s.process_names}
+        order = sorted(found, key=lambda n: -(by_process[n].priority if n in by_process else 99))
+        for name in order:
+            service, proc = by_process.get(name), found[name]
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(signal.Signals[f"SIG{service.stopsignal if service else 'TERM'}"])
+                proc.wait(timeout=service.stopwaitsecs if service else 10)
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                with contextlib.suppress(OSError):  # each program leads its own process group
+                    os.killpg(proc.pid, signal.SIGKILL)
+        names = ", ".join(f"{name} (pid {proc.pid})" for name, proc in found.items())
+        self.echo(f"stopped what outlived this stack's supervisord: {names}")
+        return len(found)
 
     def cleanup(self, *, keep_logs: bool = False) -> None:
         """Deletes the state folder of a temporary stack (keeping its logs if asked)."""

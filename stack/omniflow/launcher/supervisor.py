@@ -8,10 +8,13 @@ program's output into a log file. ``supervisorctl -c STATE/supervisord.conf`` wo
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import http.client
 import os
+import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +35,7 @@ RPC_ERRORS = (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError, http.cl
 _SOCKET_PATH_MAX = 100
 LOG_MAX_BYTES = "10MB"
 LOG_BACKUPS = 3
+_SPAWNED = re.compile(r"^(\S+ \S+) INFO spawned: '([^']+)' with pid (\d+)")
 
 
 def _esc(text: str) -> str:
@@ -228,16 +232,40 @@ class Supervisor:
     def shutdown(self, timeout: float = 60.0) -> bool:
         """Stops every program, then supervisord itself. False when nothing was running."""
         pid = self.daemon_pid()
-        if not self.alive():
+        if self.alive():
+            with contextlib.suppress(*RPC_ERRORS):
+                self.call("supervisor.shutdown")
+        elif pid:  # still starting up: SIGTERM makes it stop its programs and exit just the same
+            os.kill(pid, signal.SIGTERM)
+        else:
             return False
-        with contextlib.suppress(*RPC_ERRORS):
-            self.call("supervisor.shutdown")
         deadline = time.monotonic() + timeout
         while pid and _running(pid):
             if time.monotonic() > deadline:
                 raise StackError(f"supervisord (pid {pid}) did not stop in time", log=self.log_path)
             time.sleep(0.1)
         return True
+
+    def leftovers(self) -> dict[str, psutil.Process]:
+        """Programs this supervisord started that outlived it (say, it was killed).
+
+        supervisord logs the pid of every program it spawns; a pid counts only if that process
+        was created when the log says, so a reused pid never names a stranger.
+        """
+        spawned: dict[str, tuple[int, float]] = {}
+        for path in (*(Path(f"{self.log_path}.{n}") for n in (2, 1)), self.log_path):
+            with contextlib.suppress(OSError):
+                for line in path.read_text(errors="replace").splitlines():
+                    if match := _SPAWNED.match(line):
+                        when = datetime.datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+                        spawned[match[2]] = (int(match[3]), when.timestamp())
+        found = {}
+        for name, (pid, when) in spawned.items():
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(pid)
+                if abs(proc.create_time() - when) < 5 and _running(pid):
+                    found[name] = proc
+        return found
 
     # Programs.
     def infos(self) -> dict[str, dict[str, Any]]:
