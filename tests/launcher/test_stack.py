@@ -45,8 +45,9 @@ def lab() -> Iterator[Lab]:
         discard(env)
 
 
-def _status(env: Env) -> dict[str, dict]:
+def _status(env: Env, exit_code: int = 0) -> dict[str, dict]:
     result = omniflow(env, "status", "--json")
+    assert result.returncode == exit_code, result.stdout
     return {row["process"]: row for row in json.loads(result.stdout)}
 
 
@@ -114,15 +115,14 @@ def test_stop_and_start_redis_keeps_its_data(lab: Lab) -> None:
     client.set("launcher:probe", "kept")
     stopped = omniflow(env, "stop", "redis")
     assert stopped.returncode == 0, stopped.stderr
-    assert _status(env)["redis"]["state"] == "STOPPED"
-    assert omniflow(env, "status").returncode == 1
+    assert _status(env, exit_code=1)["redis"]["state"] == "STOPPED"
     with pytest.raises(redis.ConnectionError):
         client.ping()
     started = omniflow(env, "start", "redis")
     assert started.returncode == 0, started.stderr
     assert client.get("launcher:probe") == b"kept"
     client.close()
-    assert omniflow(env, "status").returncode == 0
+    assert stack_of(env).healthy()
 
 
 def test_each_worker_is_its_own_consumer_and_comes_back_after_a_kill(lab: Lab) -> None:

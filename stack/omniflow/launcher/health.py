@@ -1,14 +1,13 @@
-"""Readiness probes: a service counts as up when it answers a real request, not when it forked."""
+"""Readiness probes: a service counts as up when it answers a real request, not when it forked.
+
+The client libraries are imported when a probe runs, so commands that probe nothing
+(``omniflow env``, ``omniflow logs``) start quickly.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-
-import httpx
-import psycopg
-import pymongo
-import redis
 
 from omniflow.launcher import postgres
 from omniflow.launcher.config import HOST
@@ -18,6 +17,8 @@ PROBE_TIMEOUT_S = 2.0
 
 def postgres_ready(port: int) -> str | None:
     """``None`` when ``SELECT 1`` works, else why not. Any role works for this check."""
+    import psycopg
+
     try:
         with postgres.connect(port) as conn:
             conn.execute("SELECT 1").fetchone()
@@ -27,6 +28,8 @@ def postgres_ready(port: int) -> str | None:
 
 
 def redis_ready(port: int) -> str | None:
+    import redis
+
     client = redis.Redis(
         host=HOST, port=port, socket_timeout=PROBE_TIMEOUT_S,
         socket_connect_timeout=PROBE_TIMEOUT_S,
@@ -41,6 +44,8 @@ def redis_ready(port: int) -> str | None:
 
 
 def mongo_ready(port: int) -> str | None:
+    import pymongo
+
     ms = int(PROBE_TIMEOUT_S * 1000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # drivers warn about servers that are not MongoDB
@@ -59,6 +64,8 @@ def mongo_ready(port: int) -> str | None:
 
 
 def gateway_ready(port: int) -> str | None:
+    import httpx
+
     try:
         reply = httpx.get(f"http://{HOST}:{port}/health/ready", timeout=PROBE_TIMEOUT_S)
     except httpx.HTTPError as exc:

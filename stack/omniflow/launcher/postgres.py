@@ -12,11 +12,13 @@ import stat
 import subprocess
 import warnings
 from pathlib import Path
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from omniflow.launcher.config import HOST
 from omniflow.launcher.errors import StackError
+
+if TYPE_CHECKING:
+    import psycopg
 
 SUPERUSER = "postgres"  # the bootstrap role initdb creates
 APP_ROLE = "omniflow"
@@ -124,6 +126,8 @@ def check_data_version(data_dir: Path, bin_dir: Path) -> None:
 
 
 def connect(port: int, user: str = SUPERUSER, dbname: str = "postgres") -> psycopg.Connection:
+    import psycopg
+
     return psycopg.connect(
         host=HOST, port=port, user=user, dbname=dbname, connect_timeout=3, autocommit=True
     )

@@ -132,7 +132,7 @@ class Stack:
             deadline = time.monotonic() + limit
             fresh = not self.supervisor.alive()
             settings = self.requested if fresh else self.settings
-            if not fresh and settings.model_dump() != self.requested.model_dump():
+            if not fresh and _shape(settings) != _shape(self.requested):
                 self.echo(f"the stack in {self.state_dir} already runs with its recorded settings;"
                           " `omniflow down` first to change them")  # fmt: skip
             wanted = services.build(settings)
@@ -507,6 +507,11 @@ class Stack:
             self._lock_depth = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
+
+
+def _shape(settings: LauncherSettings) -> dict[str, Any]:
+    """The settings that decide what runs where (not, say, how long to wait)."""
+    return settings.model_dump(exclude={"start_timeout"})
 
 
 def _last_line(log: Path) -> str:
