@@ -420,6 +420,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def show_problem(reply: httpx.Response) -> None:
+    """Prints an error response's status, title, detail and each bad field (not its trace id)."""
+    try:
+        problem = reply.json()
+    except ValueError:
+        print(reply.status_code, reply.text[:200])
+        return
+    print(f"{reply.status_code} {problem.get('title', '')}: {problem.get('detail', '')}")
+    for error in problem.get("errors") or []:
+        print(f"  {error['field']}: {error['reason']}")
+
+
 def unique_name(prefix: str) -> str:
     """A name no other run uses, e.g. for a sandbox stream: ``lab:broker:3f9a1c2b``."""
     return f"{prefix}:{uuid.uuid4().hex[:8]}"
