@@ -10,9 +10,11 @@ documents that already match.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
+from bson import Int64
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure
@@ -83,12 +85,20 @@ EVENT_VALIDATOR: dict[str, Any] = {
             "trace_id": _STR,
             "kind": {"enum": list(EVENT_KINDS)},
             "ts": _DATE,
+            "ts_ms": _INT,
             "worker": _STR,
             "attempt": _INT,
             "data": {"bsonType": "object"},
         },
     }
 }
+
+
+def epoch_ms(ts: dt.datetime) -> Int64:
+    """An event time as milliseconds since the epoch, stored beside ``ts`` as ``ts_ms``."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    return Int64(round(ts.timestamp() * 1000))
 
 
 def execution_indexes() -> list[IndexModel]:
@@ -104,6 +114,7 @@ def event_indexes(retention_days: int) -> list[IndexModel]:
     return [
         IndexModel([("report_id", ASCENDING), ("ts", ASCENDING)], name="report_ts"),
         IndexModel([("kind", ASCENDING), ("ts", DESCENDING)], name="kind_ts"),
+        IndexModel([("kind", ASCENDING), ("ts_ms", ASCENDING)], name="kind_ts_ms"),
         # Retention: MongoDB deletes an event once its ``ts`` is older than this.
         IndexModel([("ts", ASCENDING)], name="ts_ttl",
                    expireAfterSeconds=retention_days * 24 * 3600),

@@ -13,7 +13,7 @@ import socket
 from typing import Any
 
 from omniflow.contracts import Job
-from omniflow.logstore.schema import SCHEMA_VERSION
+from omniflow.logstore.schema import SCHEMA_VERSION, epoch_ms
 from omniflow.worker.simulate import WorkResult
 
 MAX_ERROR_CHARS = 2000
@@ -27,6 +27,7 @@ def now() -> dt.datetime:
 def event(job: Job, kind: str, n: int | str, *, worker: str, attempt: int | None = None,
           ts: dt.datetime | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """One event document; ``n`` makes the id unique within the job and kind."""
+    ts = ts or now()
     doc: dict[str, Any] = {
         "_id": f"{job.job_id}:{kind}:{n}",
         "report_id": job.report_id,
@@ -34,7 +35,8 @@ def event(job: Job, kind: str, n: int | str, *, worker: str, attempt: int | None
         "job_id": job.job_id,
         "trace_id": job.trace_id,
         "kind": kind,
-        "ts": ts or now(),
+        "ts": ts,
+        "ts_ms": epoch_ms(ts),
         "worker": worker,
         "data": data or {},
     }
