@@ -148,3 +148,21 @@ async def test_failed_attempts_are_retried_and_succeed_as_predicted(pg, redis, l
 
 async def _count_is(redis, name: str, counter: str, value: int) -> bool:
     return (await helpers.worker_counts(redis, name))[counter] == value
+
+
+async def test_an_entry_that_is_not_a_job_is_dead_lettered_at_once(redis, lane, start_worker):
+    await start_worker(lane).ready()
+    bad = {"v": "1", "job_id": "x:1", "report_id": "not-a-uuid", "generation": "1",
+           "type": "sales_summary", "params": "{}", "trace_id": "t",
+           "submitted_at": "2026-01-01T00:00:00+00:00"}
+    foreign = {"hello": "world"}
+    await redis.xadd(lane.jobs_stream, bad)
+    await redis.xadd(lane.jobs_stream, foreign)
+
+    async def two_letters() -> bool:
+        return await redis.xlen(lane.dead_stream) == 2
+    await helpers.wait_until(two_letters, what="dead letters")
+    letters = [fields for _, fields in await redis.xrange(lane.dead_stream)]
+    assert all(f["reason"].startswith("malformed job") for f in letters)
+    assert letters[1]["hello"] == "world" and letters[0]["deliveries"] == "1"
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="entries acked")

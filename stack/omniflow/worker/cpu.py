@@ -35,9 +35,9 @@ def sales_summary(seed: int, region: str, start: str, end: str, burn_rounds: int
     per_product: dict[str, float] = {}
     for _ in range(days):
         for name in regions:
-            for _ in range(rng.randint(2, 8)):
-                amount = round(rng.uniform(5, 500), 2)
-                product = rng.choice(PRODUCTS)
+            for _ in range(2 + int(rng.random() * 7)):
+                amount = round(5 + rng.random() * 495, 2)
+                product = PRODUCTS[int(rng.random() * len(PRODUCTS))]
                 per_region[name]["orders"] += 1
                 per_region[name]["revenue"] += amount
                 per_product[product] = per_product.get(product, 0.0) + amount
@@ -92,10 +92,10 @@ def user_activity(seed: int, days: int, top: int, burn_rounds: int) -> dict[str,
     rng = random.Random(f"activity:{seed}")
     users = {f"user-{n:04d}": [0, 0] for n in range(rng.randint(50, 200))}
     names = sorted(users)
-    for _ in range(days * 40):
-        counts = users[rng.choice(names)]
+    for name in rng.choices(names, k=days * 40):
+        counts = users[name]
         counts[0] += 1
-        counts[1] += rng.randint(1, 30)
+        counts[1] += 1 + int(rng.random() * 30)
     ranked = sorted(users.items(), key=lambda item: (-item[1][1], item[0]))[:top]
     return {
         "summary": {

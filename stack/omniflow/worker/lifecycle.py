@@ -50,7 +50,7 @@ RETURNING finished_at
 """
 
 _CURRENT = """
-SELECT status, generation, attempts, worker, failure_reason, finished_at
+SELECT status, generation, attempts, worker, failure_reason, started_at, finished_at
 FROM reports WHERE id = $1::uuid
 """
 
@@ -72,6 +72,7 @@ class Current:
     attempts: int
     worker: str | None
     failure_reason: str | None
+    started_at: dt.datetime | None
     finished_at: dt.datetime | None
 
 

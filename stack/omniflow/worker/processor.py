@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,7 @@ class Processor:
         """Processes ``delivery``; store outages are waited out, job failures are recorded."""
         try:
             job = Job.from_fields(delivery.fields)
+            uuid.UUID(job.report_id)
         except ValueError as exc:
             await self._reject_malformed(delivery, str(exc))
             return
@@ -246,12 +248,13 @@ class Processor:
             return
         now = await persist("current", lambda: lifecycle.current(self._pool, job.report_id))
         attempts = now.attempts if now else (attempt or 0)
+        started_at = (now.started_at if now else None) or finished_at
         errors = await self._earlier_errors(job)
         if last_error and not any(e["attempt"] == last_error["attempt"] for e in errors):
             errors.append(last_error)
         doc = records.execution(
             job, status=ReportStatus.FAILED.value, attempt=attempts, deliveries=d.deliveries,
-            worker=self._name, env=self._env, started_at=finished_at, finished_at=finished_at,
+            worker=self._name, env=self._env, started_at=started_at, finished_at=finished_at,
             result=None, errors=errors, reason=reason,
         )
         await persist("execution write", lambda: self._executions.write(doc),
