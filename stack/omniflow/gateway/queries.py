@@ -14,34 +14,64 @@ REPORT_COLUMNS = (
     "updated_at"
 )
 
+
+
+def _qualified(alias: str) -> str:
+    return ", ".join(f"{alias}.{column}" for column in REPORT_COLUMNS.split(", "))
+
+
 _UNFINISHED = """
     SELECT count(*) AS unfinished FROM reports
     WHERE owner_id = $2 AND status IN ('PENDING', 'PROCESSING')
 """
 
-# One round trip per submit: find an earlier submit with the same Idempotency-Key, count the
-# user's unfinished reports, insert the report and its outbox row, and say which happened.
-SUBMIT = f"""
-WITH existing AS (
-    SELECT {REPORT_COLUMNS} FROM reports
-    WHERE $6::text IS NOT NULL AND owner_id = $2 AND idempotency_key = $6
-), load AS ({_UNFINISHED}
+# One round trip for a whole batch of submits (see ``submits``): for each input row, find an
+# earlier submit with the same Idempotency-Key, count the owner's unfinished reports (plus the
+# ones ahead of it in this batch), insert the report and its outbox row, and say which happened.
+# Rows that were neither created nor found come back with ``id`` NULL and the owner's count
+# of unfinished reports, including those ahead of it in the batch.
+SUBMIT_BATCH = f"""
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[],
+                         $6::text[]) WITH ORDINALITY
+           AS i(id, owner_id, type, params, trace_id, idempotency_key, n)
+), existing AS (
+    SELECT i.n, {_qualified("r")}
+    FROM input i JOIN reports r
+      ON i.idempotency_key IS NOT NULL
+     AND r.owner_id = i.owner_id AND r.idempotency_key = i.idempotency_key
+), load AS (
+    SELECT owner_id, count(*) AS unfinished FROM reports
+    WHERE owner_id IN (SELECT owner_id FROM input) AND status IN ('PENDING', 'PROCESSING')
+    GROUP BY owner_id
+), candidates AS (
+    SELECT i.*, coalesce(l.unfinished, 0) AS unfinished,
+           row_number() OVER (PARTITION BY i.owner_id ORDER BY i.n) AS place
+    FROM input i LEFT JOIN load l USING (owner_id)
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.n = i.n)
 ), created AS (
     INSERT INTO reports (id, owner_id, type, params, trace_id, idempotency_key)
-    SELECT $1, $2, $3, $4, $5, $6
-    WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT unfinished FROM load) < $7
+    SELECT id, owner_id, type, params, trace_id, idempotency_key FROM candidates
+    WHERE unfinished + place <= $7
+    ORDER BY n
     ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING {REPORT_COLUMNS}
 ), queued AS (
     INSERT INTO outbox (report_id, generation) SELECT id, generation FROM created
 )
-SELECT load.unfinished, found.*
-FROM load LEFT JOIN (
-    SELECT true AS is_new, {REPORT_COLUMNS} FROM created
+SELECT i.n, coalesce(c.unfinished + c.place - 1, l.unfinished, 0) AS unfinished,
+       found.is_new, {_qualified("found")}
+FROM input i
+LEFT JOIN load l USING (owner_id)
+LEFT JOIN candidates c ON c.n = i.n
+LEFT JOIN (
+    SELECT j.n, true AS is_new, {_qualified("r")} FROM created r JOIN input j ON j.id = r.id
     UNION ALL
-    SELECT false AS is_new, {REPORT_COLUMNS} FROM existing
-) AS found ON true
+    SELECT e.n, false AS is_new, {_qualified("e")} FROM existing e
+) AS found ON found.n = i.n
+ORDER BY i.n
 """
+REPORTS_BY_IDS = f"SELECT {REPORT_COLUMNS} FROM reports WHERE id = ANY($1::uuid[])"
 
 REPORT_BY_ID = f"SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1"
 OWN_REPORT_BY_ID = f"SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1 AND owner_id = $2"

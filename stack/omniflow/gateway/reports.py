@@ -32,6 +32,7 @@ from omniflow.gateway.schemas import (
     json_response,
     report_from_row,
 )
+from omniflow.gateway.submits import Submit
 
 log = logging.getLogger("omniflow.gateway.reports")
 
@@ -87,32 +88,26 @@ async def submit(body: CreateReport, principal: CurrentUser, res: Res, request: 
                  idempotency_key: IdempotencyKey = None) -> Any:
     """Saves the request as PENDING and queues its job; the answer does not wait for the work.
 
+    The report and its outbox row are committed together, in a batch with whatever other
+    submits arrived meanwhile (see `omniflow.gateway.submits`).
+
     Follow the report with `GET /reports/{id}` or the `/events` stream.
     """
     params = validated_params(body)
-    report_id = uuid.uuid4()
-    limit = res.settings.max_unfinished_reports
-    args = (report_id, principal.user_id, body.type, params,
-            request.scope["omniflow.trace_id"], idempotency_key, limit)
+    item = Submit(report_id=uuid.uuid4(), owner_id=principal.user_id, type=body.type,
+                  params=params, trace_id=request.scope["omniflow.trace_id"],
+                  idempotency_key=idempotency_key)
 
-    async def first_try(conn: asyncpg.Connection) -> asyncpg.Record:
-        return await conn.fetchrow(queries.SUBMIT, *args)
-
-    async def second_try(conn: asyncpg.Connection) -> Any:
-        # The first try may have committed before its connection died: look before redoing.
-        row = await conn.fetchrow(queries.OWN_REPORT_BY_ID, report_id, principal.user_id)
-        if row is not None:
-            return {"unfinished": 0, "is_new": True, **dict(row)}
-        return await conn.fetchrow(queries.SUBMIT, *args)
-
-    row = await database.run(res.pool, first_try, retry=second_try, name="submit")
-    if row["id"] is None:
-        row = await _after_refusal(res, principal.user_id, idempotency_key, row["unfinished"])
+    outcome = await res.submits.submit(item)
+    row, is_new = outcome.row, outcome.is_new
+    if row is None:
+        row, is_new = await _after_refusal(res, principal.user_id, idempotency_key,
+                                           outcome.unfinished), False
 
     report = report_from_row(row)
     location = {"Location": f"/reports/{report.id}"}
-    if row["is_new"]:
-        log.info("accepted report %s (%s) for user %s", report.id, report.type,
+    if is_new:
+        log.debug("accepted report %s (%s) for user %s", report.id, report.type,
                  principal.user_id)
         return json_response(report, 202, location)
     if report.type != body.type or report.params != params:
@@ -135,7 +130,7 @@ async def _after_refusal(res: Res, user_id: int, key: str | None, unfinished: in
 
         twin = await database.run(res.pool, fetch, name="idempotent lookup")
         if twin is not None:
-            return {"unfinished": unfinished, "is_new": False, **dict(twin)}
+            return twin
     raise _too_many(unfinished, limit)
 
 

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from omniflow.gateway.limits import LoginLimiter
 from omniflow.gateway.listener import EventHub
+from omniflow.gateway.submits import SubmitBatcher
 from omniflow.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Resources:
     mongo: AsyncMongoClient
     limiter: LoginLimiter
     events: EventHub
+    submits: SubmitBatcher
     secret: str
 
 

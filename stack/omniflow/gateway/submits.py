@@ -1,0 +1,128 @@
+"""Group commit for submits: concurrent submits share one statement and one commit.
+
+Every submit must be durable before it is answered 202, so every submit pays for a commit,
+that is, a flush of the write-ahead log to disk (a few milliseconds here). Worse, the schema's
+NOTIFY triggers make PostgreSQL take a database-wide lock at commit time, held across that
+flush, so transactions that notify commit strictly one after another. One transaction per
+submit therefore tops out at a few hundred submits a second, however many connections try.
+
+So submits queue here, and a couple of drain tasks take everything queued so far and write it
+with ONE statement (``queries.SUBMIT_BATCH``): one round trip and one commit for the batch.
+Nothing waits on a timer: a lone submit goes out at once as a batch of one, and batches grow
+only while the database is busy with the previous one, which is exactly when it pays off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from omniflow.gateway import database, queries
+
+log = logging.getLogger("omniflow.gateway.submits")
+
+MAX_BATCH = 256
+PARALLEL_BATCHES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """One validated submit, ready to be written."""
+
+    report_id: uuid.UUID
+    owner_id: int
+    type: str
+    params: dict[str, Any]
+    trace_id: str
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the statement did with one submit.
+
+    ``row`` is the created report (``is_new``) or the earlier one with the same key; it is
+    None when the owner's unfinished reports were at the limit, or when a concurrent submit
+    with the same key won and is not visible to this statement yet.
+    """
+
+    row: Any
+    is_new: bool
+    unfinished: int
+
+
+class SubmitBatcher:
+    """Writes submits in batches; ``submit`` returns when the caller's batch is committed."""
+
+    def __init__(self, pool: asyncpg.Pool, max_unfinished: int) -> None:
+        self._pool = pool
+        self._limit = max_unfinished
+        self._queue: list[tuple[Submit, asyncio.Future[Outcome]]] = []
+        self._draining = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: Submit) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._draining < PARALLEL_BATCHES:
+            self._draining += 1
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+                try:
+                    outcomes = await self._write([item for item, _ in batch])
+                except Exception as exc:  # Every caller of the batch gets the same error.
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._draining -= 1
+
+    async def _write(self, items: list[Submit]) -> list[Outcome]:
+        async def second_try(conn: asyncpg.Connection) -> list[Outcome]:
+            # The first try may have committed before its connection died: keep what it wrote
+            # and submit only the rest again.
+            ids = [item.report_id for item in items]
+            saved = {row["id"]: row for row in await conn.fetch(queries.REPORTS_BY_IDS, ids)}
+            if saved:
+                log.warning("a lost batch had committed %d of %d submits", len(saved),
+                            len(items))
+            rest = [item for item in items if item.report_id not in saved]
+            again = iter(await self._run(conn, rest))
+            return [Outcome(row=saved[item.report_id], is_new=True, unfinished=0)
+                    if item.report_id in saved else next(again) for item in items]
+
+        return await database.run(self._pool, lambda conn: self._run(conn, items),
+                                  retry=second_try, name="submit")
+
+    async def _run(self, conn: asyncpg.Connection, items: list[Submit]) -> list[Outcome]:
+        if not items:
+            return []
+        rows = await conn.fetch(
+            queries.SUBMIT_BATCH,
+            [item.report_id for item in items],
+            [item.owner_id for item in items],
+            [item.type for item in items],
+            [item.params for item in items],
+            [item.trace_id for item in items],
+            [item.idempotency_key for item in items],
+            self._limit,
+        )
+        return [Outcome(row=row if row["id"] is not None else None, is_new=bool(row["is_new"]),
+                        unfinished=row["unfinished"]) for row in rows]
