@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from omniflow import broker, db
-from omniflow.gateway import admin, auth, events, health, reports
+from omniflow.gateway import admin, auth, events, health, openapi, reports
 from omniflow.gateway.errors import install_handlers
 from omniflow.gateway.limits import LoginLimiter
 from omniflow.gateway.listener import EventHub
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan(settings),
     )
     install_handlers(app)
+    openapi.install(app)
     for module in (auth, reports, events, admin, health):
         app.include_router(module.router)
     # The last middleware added runs first: the context wraps the body limit.

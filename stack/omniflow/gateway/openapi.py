@@ -5,6 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
 from omniflow.gateway.errors import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, Problem
 
 _EXAMPLES: dict[int, tuple[str, str]] = {
@@ -43,3 +46,32 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {PROBLEM_MEDIA_TYPE: {"example": example}},
         }
     return result
+
+
+def install(app: FastAPI) -> None:
+    """Makes every error response in the document a problem document, with its schema.
+
+    FastAPI files a response ``model`` under ``application/json``; errors are served as
+    ``application/problem+json``, so the schema moves there, and FastAPI's own validation
+    error schema gives way to ours.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes,
+                               tags=app.openapi_tags)
+            problem_ref = {"$ref": "#/components/schemas/Problem"}
+            for path in spec["paths"].values():
+                for operation in path.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if int(status) >= 400 and PROBLEM_MEDIA_TYPE in content:
+                            content.pop("application/json", None)
+                            content[PROBLEM_MEDIA_TYPE]["schema"] = problem_ref
+            for unused in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(unused, None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
