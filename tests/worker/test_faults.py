@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import asyncpg
 import pytest
 
 from tests.worker import helpers
@@ -165,24 +167,32 @@ def stack():
     return stack
 
 
-async def test_no_accepted_report_is_lost_when_redis_restarts_under_load(
-        pg, redis, logdb, settings, owner, start_worker, stack):
-    # Reports go through the outbox, as the gateway writes them; the stack's relay publishes them
-    # to the shared stream, read by the stack's workers and one of ours.
-    await start_worker(settings, work_scale=0.05).ready()
-    jobs: list = []
+DATABASE_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                 asyncpg.InternalClientError)
+
+
+@pytest.mark.parametrize("service", ["redis", "postgres", "mongo"])
+async def test_no_accepted_report_is_lost_when_a_store_restarts_under_load(
+        pg, redis, logdb, settings, owner, start_worker, stack, service):
+    # Reports go through the outbox, as the gateway writes them; the stack's relay publishes
+    # them to the shared stream, read by the stack's workers and one of ours.
+    ours = await start_worker(settings, work_scale=0.05).ready()
+    accepted: list = []
 
     async def submit_for(seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            jobs.extend(await helpers.make_reports(pg, owner, 2, outbox=True))
+            # A submit that fails while the database is down was not accepted.
+            with contextlib.suppress(*DATABASE_DOWN):
+                accepted.extend(await helpers.make_reports(pg, owner, 2, outbox=True))
             await asyncio.sleep(0.1)
 
     submitting = asyncio.create_task(submit_for(8))
     await asyncio.sleep(2)
-    await asyncio.to_thread(stack.restart, "redis")
+    await asyncio.to_thread(stack.restart, service)
     await submitting
 
-    await helpers.wait_for(pg, jobs, {"DONE"}, timeout=90)
-    ids = [j.report_id for j in jobs]
-    assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == len(jobs)
+    await helpers.wait_for(pg, accepted, {"DONE"}, timeout=90)
+    ids = [j.report_id for j in accepted]
+    assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == len(accepted)
+    assert ours.proc.poll() is None, "the worker must ride out the restart, not exit"

@@ -31,6 +31,7 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (
     BusyLoadingError,  # Redis is replaying its append-only file after a restart
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,  # e.g. the connection was closed under us
+    asyncpg.InternalClientError,  # a connection that broke mid-operation
     asyncpg.CannotConnectNowError,  # the server is starting up or shutting down
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
