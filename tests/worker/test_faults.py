@@ -196,3 +196,35 @@ async def test_no_accepted_report_is_lost_when_a_store_restarts_under_load(
     ids = [j.report_id for j in accepted]
     assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == len(accepted)
     assert ours.proc.poll() is None, "the worker must ride out the restart, not exit"
+
+
+async def test_a_job_whose_workers_keep_dying_is_dead_lettered_without_running_again(
+        pg, redis, logdb, lane, owner, start_worker):
+    [job] = await helpers.make_reports(pg, owner, 1)
+    [entry_id] = await helpers.publish(redis, lane, [job])
+    # Three deliveries to workers that never acknowledged (they died mid-job).
+    await redis.xreadgroup(lane.consumer_group, "lost-1", {lane.jobs_stream: ">"}, count=1)
+    for name in ("lost-2", "lost-3"):
+        await redis.xclaim(lane.jobs_stream, lane.consumer_group, name, 0, [entry_id])
+
+    await start_worker(lane, max_deliveries=3).ready()
+
+    row = (await helpers.wait_for(pg, [job], {"FAILED"}, timeout=15))[job.report_id]
+    assert row["attempts"] == 0  # the fourth delivery did not run it again
+    assert "no attempt succeeded in 3 deliveries" in row["failure_reason"]
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="the entry acked")
+    [(_, letter)] = await redis.xrange(lane.dead_stream)
+    assert (letter["source_id"], letter["deliveries"]) == (entry_id, "4")
+
+
+async def test_a_pending_entry_deleted_from_the_stream_is_acked_by_the_reclaim(
+        pg, redis, lane, owner, start_worker):
+    [job] = await helpers.make_reports(pg, owner, 1)
+    [entry_id] = await helpers.publish(redis, lane, [job])
+    await redis.xreadgroup(lane.consumer_group, "lost", {lane.jobs_stream: ">"}, count=1)
+    await redis.xdel(lane.jobs_stream, entry_id)
+
+    worker = await start_worker(lane).ready()
+
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="the deleted entry acked")
+    assert "deleted from the stream" in worker.log_text()
