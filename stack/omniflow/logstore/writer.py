@@ -69,6 +69,13 @@ class ExecutionWriter:
             )
         rank = fence_rank(doc["generation"], doc["attempt"])
         fitted = {**fitted, "fence": rank}
+        # Most reports are written once: a plain insert is the cheapest way to say so. Only a
+        # redelivery, a takeover or a requeue finds a document and goes on to the fenced replace.
+        try:
+            await self._collection.insert_one(fitted)
+            return True
+        except DuplicateKeyError:
+            pass
         try:
             await self._collection.replace_one({"_id": doc["_id"], "fence": {"$lte": rank}},
                                                fitted, upsert=True)
