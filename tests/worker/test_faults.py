@@ -12,6 +12,7 @@ import time
 
 import asyncpg
 import pytest
+from omniflow import signals
 
 from tests.worker import helpers
 
@@ -99,6 +100,9 @@ async def test_sigterm_lets_jobs_in_flight_finish_then_exits_0(
     assert {r["status"] for r in rows.values()} == {"DONE"}
     assert await helpers.pending_count(redis, lane) == 0
     assert f"worker {worker.name} stopped" in worker.log_text()
+    # It said goodbye to the monitor.
+    assert not await redis.sismember(signals.WORKERS_KEY, worker.name)
+    assert not await redis.exists(signals.worker_key(worker.name))
 
 
 async def test_sigterm_releases_unfinished_jobs_for_other_workers_at_once(

@@ -24,7 +24,7 @@ from omniflow.worker.deadletter import DeadLetters
 from omniflow.worker.dispatch import Dispatcher
 from omniflow.worker.processor import Processor
 from omniflow.worker.reclaim import Reclaimer
-from omniflow.worker.resilience import persist
+from omniflow.worker.resilience import STORE_ERRORS, persist
 from omniflow.worker.slots import Slots
 from omniflow.worker.telemetry import Telemetry
 
@@ -42,14 +42,23 @@ def make_executor(settings: Settings) -> Executor | None:
 
 
 async def _wait_for_stores(settings: Settings, stop: asyncio.Event) -> bool:
-    while not stop.is_set():
-        try:
-            await wait_for_dependencies(settings, postgres=True, redis=True, mongo=True,
-                                        timeout_s=30)
-            return True
-        except Exception as exc:
-            log.warning("stores not reachable yet (%s); still waiting", exc)
-    return False
+    """Waits for all three stores (or a stop); a worker started early never exits for it."""
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            waiting = asyncio.create_task(wait_for_dependencies(
+                settings, postgres=True, redis=True, mongo=True, timeout_s=30))
+            await asyncio.wait([waiting, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+                break
+            if waiting.exception() is None:
+                return True
+            log.warning("stores not reachable yet (%s); still waiting", waiting.exception())
+        return False
+    finally:
+        stopped.cancel()
 
 
 async def run_worker(settings: Settings, name: str) -> int:
@@ -130,6 +139,11 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
     finally:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-        await pool.close()
-        await redis.aclose()
-        await mongo.close()
+        try:
+            await asyncio.wait_for(pool.close(), 5)
+        except (TimeoutError, *STORE_ERRORS):
+            pool.terminate()
+        with contextlib.suppress(*STORE_ERRORS):
+            await redis.aclose()
+        with contextlib.suppress(*STORE_ERRORS):
+            await mongo.close()
