@@ -7,6 +7,7 @@ run. ``GatewayApi`` is the same HTTP client without widgets, for scripts and for
 from omniflow.client.app import ClientApp
 from omniflow.client.background import Background
 from omniflow.client.gateway_api import GatewayApi
+from omniflow.client.load import submit_many, wait_for_all
 from omniflow.client.problems import ApiError, FieldProblem, GatewayUnreachable
 from omniflow.client.report import Report, ReportPage
 from omniflow.client.report_watch import follow_report
@@ -27,4 +28,6 @@ __all__ = [
     "check_params",
     "follow_report",
     "require_gateway",
+    "submit_many",
+    "wait_for_all",
 ]

@@ -138,7 +138,7 @@ class GatewayApi:
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
-            log.warning("%s %s failed: %s", method, path, exc.__class__.__name__)
+            log.info("%s %s failed: %s", method, path, exc.__class__.__name__)
             raise unreachable(self.base_url, exc) from None
 
         if response.is_error:
