@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
 
 from omniflow import broker, db, logstore
 from omniflow.settings import Settings
 from omniflow.waiting import wait_for_dependencies
 from omniflow.worker import shutdown, simulate
 from omniflow.worker.consumer import Consumer
+from omniflow.worker.cpupool import CpuPool
 from omniflow.worker.deadletter import DeadLetters
 from omniflow.worker.dispatch import Dispatcher
 from omniflow.worker.processor import Processor
@@ -29,16 +28,6 @@ from omniflow.worker.slots import Slots
 from omniflow.worker.telemetry import Telemetry
 
 log = logging.getLogger("omniflow.worker")
-
-
-def make_executor(settings: Settings) -> Executor | None:
-    """A process pool for CPU steps, or None (the loop's thread pool) when its size is 0."""
-    if settings.cpu_pool_size <= 0:
-        return None
-    # "spawn" starts clean interpreters: forking a process that runs an event loop and
-    # driver threads can copy a lock in a held state.
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=settings.cpu_pool_size, mp_context=context)
 
 
 async def _wait_for_stores(settings: Settings, stop: asyncio.Event) -> bool:
@@ -79,7 +68,7 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
     redis = broker.connect(settings)
     mongo = logstore.connect(settings)
     database = logstore.database(mongo, settings)
-    executor = make_executor(settings)
+    cpu_pool = CpuPool(settings.cpu_pool_size)
     try:
         await persist("log store schema", lambda: logstore.ensure_schema(
             database, retention_days=settings.event_retention_days))
@@ -93,12 +82,14 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
             settings=settings, name=name, pool=pool, redis=redis, db=database, events=events,
             executions=logstore.ExecutionWriter(database, settings.execution_max_bytes),
             dead=DeadLetters(redis, settings, name), telemetry=telemetry,
-            options=simulate.WorkOptions(settings.work_scale, settings.failure_rate, executor),
+            options=simulate.WorkOptions(settings.work_scale, settings.failure_rate, cpu_pool),
         )
         dispatcher = Dispatcher(processor, slots)
         consumer = Consumer(redis, settings, name, slots, dispatcher)
         reclaimer = Reclaimer(redis, settings, name, slots, dispatcher)
 
+        if settings.work_scale > 0:
+            cpu_pool.warm()
         events.start()
         await telemetry.start()
         keepalive = asyncio.create_task(reclaimer.run_keepalive(), name="keepalive")
@@ -137,8 +128,7 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
         for task in crashed:
             raise task.exception()  # type: ignore[misc]
     finally:
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        cpu_pool.shutdown()
         try:
             await asyncio.wait_for(pool.close(), 5)
         except (TimeoutError, *STORE_ERRORS):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -143,8 +144,7 @@ class Processor:
 
         options = self._options
         if detail_kib:
-            options = simulate.WorkOptions(options.work_scale, options.failure_rate,
-                                           options.executor, detail_kib)
+            options = dataclasses.replace(options, detail_kib=detail_kib)
         try:
             result = await simulate.run(
                 job.type, params, report_id=job.report_id, attempt=attempt, options=options,

@@ -18,12 +18,12 @@ import datetime as dt
 import random
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from omniflow.worker import cpu
+from omniflow.worker.cpupool import CpuPool
 
 # Per type: (name, kind, base seconds of waiting for ``io`` or CPU rounds per unit for ``cpu``).
 PLANS: dict[str, tuple[tuple[str, str, float], ...]] = {
@@ -78,7 +78,7 @@ StepHook = Callable[[int, int, StepRecord], Awaitable[None]]
 class WorkOptions:
     work_scale: float
     failure_rate: float
-    executor: Executor | None
+    cpu_pool: CpuPool | None  # None: compute in a thread
     detail_kib: int = 0  # test-only: pads the output to exercise the size bound
 
 
@@ -129,8 +129,9 @@ async def _compute(report_type: str, params: Any, burn_rounds: int,
     call = _cpu_call(report_type, params, burn_rounds)
     if options.work_scale == 0:
         return call()  # a zero-work job: the output is tiny, a pool hop would cost more
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(options.executor, call)
+    if options.cpu_pool is None:
+        return await asyncio.to_thread(call)
+    return await options.cpu_pool.run(call)
 
 
 def _cpu_call(report_type: str, params: Any, burn_rounds: int) -> Callable[[], dict[str, Any]]:
