@@ -100,7 +100,9 @@ async def test_sigterm_lets_jobs_in_flight_finish_then_exits_0(
     assert {r["status"] for r in rows.values()} == {"DONE"}
     assert await helpers.pending_count(redis, lane) == 0
     assert f"worker {worker.name} stopped" in worker.log_text()
-    # It said goodbye to the monitor.
+    # It left the consumer group, holding nothing, and said goodbye to the monitor.
+    consumers = await redis.xinfo_consumers(lane.jobs_stream, lane.consumer_group)
+    assert worker.name not in [c["name"] for c in consumers]
     assert not await redis.sismember(signals.WORKERS_KEY, worker.name)
     assert not await redis.exists(signals.worker_key(worker.name))
 

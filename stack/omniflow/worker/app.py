@@ -121,6 +121,9 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
             with contextlib.suppress(Exception):
                 count = await asyncio.wait_for(reclaimer.release(released), 5)
                 log.info("released %d unfinished entries for other workers", count)
+        else:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(reclaimer.leave_group(), 5)
         await events.close()
         await telemetry.close()
         log.info("worker %s stopped: read %d, reclaimed %d, counts %s", name,

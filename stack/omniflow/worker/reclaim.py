@@ -103,6 +103,16 @@ class Reclaimer:
         """Hands ``entry_ids`` back: they become claimable by any worker's next reclaim."""
         return await self.touch(entry_ids, idle_ms=self._settings.claim_idle_ms)
 
+    async def leave_group(self) -> bool:
+        """Removes this consumer from the group if it holds no entries (a tidy shutdown)."""
+        s = self._settings
+        summary = await self._redis.xpending(s.jobs_stream, s.consumer_group)
+        mine = [c for c in summary.get("consumers") or [] if c["name"] == self._name]
+        if mine and int(mine[0]["pending"]):
+            return False
+        await self._redis.xgroup_delconsumer(s.jobs_stream, s.consumer_group, self._name)
+        return True
+
     async def reclaim_once(self) -> int:
         """Claims idle entries for as many free slots as there are; returns how many."""
         s = self._settings

@@ -4,7 +4,8 @@ On SIGTERM (or SIGINT) the worker stops taking new entries and waits up to
 ``shutdown_grace_s`` for the jobs it is running. Jobs still running then are cancelled and their
 entries *released*: they stay pending in Redis, and their idle time is set to ``claim_idle_ms``
 so the next reclaim tick of any other worker takes them over at once, instead of after the idle
-limit. Nothing is lost either way: a worker killed outright leaves its entries pending too, they
+limit. A worker that holds no entries at the end leaves the consumer group. Nothing is lost
+either way: a worker killed outright leaves its entries pending too, they
 are only picked up later.
 """
 
