@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+from omniflow.gateway.listener import APPLICATION_NAME
 from omniflow.settings import Settings
 
 from tests.gateway.conftest import User, assert_problem
@@ -96,3 +97,19 @@ async def test_events_need_a_valid_token(http) -> None:
 
     assert_problem(missing, 401)
     assert_problem(forged, 401)
+
+
+async def test_stream_resyncs_and_resumes_after_the_listener_is_killed(pg, settings,
+                                                                      alice: User) -> None:
+    async with listen(settings, headers=alice.headers) as stream:
+        killed = await pg.fetchval(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1", APPLICATION_NAME)
+        async with asyncio.timeout(15):
+            while not any(kind == "resync" for kind, _ in stream.events):
+                stream.changed.clear()
+                await stream.changed.wait()
+        [report_id] = await park(pg, alice.id)
+        await stream.wait_for(report_id, "PENDING")
+
+    assert killed >= 1

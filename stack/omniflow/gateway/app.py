@@ -22,6 +22,7 @@ from omniflow.gateway.limits import LoginLimiter
 from omniflow.gateway.listener import EventHub
 from omniflow.gateway.middleware import BodyLimit, RequestContext, install_trace_logging
 from omniflow.gateway.resources import Resources
+from omniflow.gateway.security import TokenCache
 from omniflow.gateway.submits import SubmitBatcher
 from omniflow.settings import Settings, get_settings
 from omniflow.waiting import wait_for_dependencies
@@ -85,6 +86,7 @@ def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is 
             events=hub,
             submits=SubmitBatcher(pool, settings.max_unfinished_reports),
             secret=settings.secret_key.get_secret_value(),
+            tokens=TokenCache(settings.secret_key.get_secret_value()),
         )
         try:
             await auth.seed_admin(pool, settings)

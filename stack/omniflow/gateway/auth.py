@@ -28,7 +28,6 @@ from omniflow.gateway.security import (
     hash_password,
     issue_token,
     needs_rehash,
-    read_token,
     verify_password,
 )
 from omniflow.settings import Settings
@@ -67,7 +66,7 @@ async def current_user(
         raise ProblemError(401, "this endpoint needs a bearer access token", kind="unauthorized",
                            headers={"WWW-Authenticate": "Bearer"})
     try:
-        principal = read_token(token, request.app.state.resources.secret)
+        principal = request.app.state.resources.tokens.read(token)
     except InvalidToken as exc:
         raise _unauthorized(str(exc)) from None
     request.scope["omniflow.user_id"] = principal.user_id

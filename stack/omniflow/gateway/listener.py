@@ -29,6 +29,8 @@ from omniflow.gateway.security import Principal
 log = logging.getLogger("omniflow.gateway.listener")
 
 CHANNEL = "omniflow_reports"
+# Names the listening connection in pg_stat_activity.
+APPLICATION_NAME = "omniflow-gateway-events"
 QUEUE_SIZE = 256
 HEALTH_CHECK_S = 10.0
 
@@ -126,7 +128,8 @@ class EventHub:
         lost_before = False
         while True:
             try:
-                conn = await asyncpg.connect(self._url, timeout=5)
+                conn = await asyncpg.connect(
+                    self._url, timeout=5, server_settings={"application_name": APPLICATION_NAME})
             except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
                 log.warning("event stream cannot listen (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)

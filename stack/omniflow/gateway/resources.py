@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from omniflow.gateway.limits import LoginLimiter
 from omniflow.gateway.listener import EventHub
+from omniflow.gateway.security import TokenCache
 from omniflow.gateway.submits import SubmitBatcher
 from omniflow.settings import Settings
 
@@ -27,8 +28,13 @@ class Resources:
     events: EventHub
     submits: SubmitBatcher
     secret: str
+    tokens: TokenCache
 
 
-def resources(request: Request) -> Resources:
-    """The dependency that hands a request its process's connections."""
+async def resources(request: Request) -> Resources:
+    """The dependency that hands a request its process's connections.
+
+    Note that it is ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a thread,
+    and that hop would cost more than everything else on the submit path.
+    """
     return request.app.state.resources

@@ -13,6 +13,7 @@ takes effect when the token expires.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -86,8 +87,39 @@ def issue_token(principal: Principal, secret: str, ttl_s: int) -> tuple[str, int
     return jwt.encode(claims, secret, algorithm=ALGORITHM), ttl_s
 
 
+class TokenCache:
+    """Remembers recently verified tokens, so a client's next request skips the JWT checks.
+
+    The key is the whole token, signature included, so only a token that passed every check
+    can hit; a hit is still refused once the token's own expiry passes.
+    """
+
+    def __init__(self, secret: str, size: int = 4096) -> None:
+        self._secret = secret
+        self._size = size
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def read(self, token: str) -> Principal:
+        """Like ``read_token``, from memory when this token was verified before."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, expires = hit
+            if time.time() < expires:
+                return principal
+            del self._verified[token]
+        principal, expires = _verify(token, self._secret)
+        if len(self._verified) >= self._size:
+            self._verified.pop(next(iter(self._verified)))  # The oldest entry.
+        self._verified[token] = (principal, expires)
+        return principal
+
+
 def read_token(token: str, secret: str) -> Principal:
     """Verifies signature, issuer and expiry; raises ``InvalidToken`` with the reason."""
+    return _verify(token, secret)[0]
+
+
+def _verify(token: str, secret: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
@@ -110,4 +142,4 @@ def read_token(token: str, secret: str) -> Principal:
         raise InvalidToken("the access token names no valid user") from exc
     if role not in ROLES:
         raise InvalidToken("the access token carries an unknown role")
-    return Principal(user_id=user_id, role=role)
+    return Principal(user_id=user_id, role=role), float(claims["exp"])
