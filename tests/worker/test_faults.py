@@ -24,10 +24,11 @@ async def _processing_by(pg, jobs, name: str) -> bool:
 
 async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
         pg, redis, logdb, lane, owner, start_worker):
-    doomed = await start_worker(lane, work_scale=5).ready()  # a job takes a few seconds
+    doomed = await start_worker(lane, work_scale=3).ready()  # a job takes a few seconds
     [job] = await helpers.make_reports(pg, owner, 1)
     await helpers.publish(redis, lane, [job])
     await helpers.wait_until(lambda: _processing_by(pg, [job], doomed.name), what="job started")
+    await helpers.wait_until(lambda: _progress_over(pg, job, 0), what="progress written")
 
     doomed.kill()
     rescuer = await start_worker(lane).ready()  # nothing else is published from here on
@@ -43,6 +44,11 @@ async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
     assert await logdb.events.count_documents(
         {"report_id": job.report_id, "kind": "processing", "attempt": 2}) == 1
     assert await helpers.pending_count(redis, lane) == 0
+
+
+async def _progress_over(pg, job, percent: int) -> bool:
+    row = (await helpers.reports(pg, [job]))[job.report_id]
+    return row["status"] == "PROCESSING" and row["progress"] > percent
 
 
 async def _no_pending(redis, lane) -> bool:
