@@ -52,7 +52,7 @@ print("status, attempt, deliveries:", execution["status"], execution["attempt"],
       execution["deliveries"])
 print("input:      ", execution["input"])
 print("steps:      ", [(s["name"], s["kind"]) for s in execution["steps"]])
-print("summary:    ", execution["summary"])
+print("summary:    ", sorted(execution["summary"]))
 print("output keys:", sorted(execution["output"]))
 print("environment:", sorted(execution["environment"]))
 print("errors:     ", execution["errors"], "| truncated:", execution["truncated"])
@@ -125,16 +125,37 @@ print("the report in PostgreSQL:", row["status"])
 # %% [markdown]
 # ## 4. Indexes
 #
-# Each index serves one shape of question. We list their fields (names and directions are
-# shown differently by the embedded server and by MongoDB, so we print the fields only):
+# Each index serves one shape of question. The worker creates them when it starts
+# (`omniflow.logstore.schema`). We list the fields of each index on the server — names and
+# directions are shown differently by the embedded server and by MongoDB, so we print the
+# fields only:
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+live = {}
 for collection in ("executions", "events"):
+    live[collection] = []
     for info in logs[collection].index_information().values():
         fields = [field for field, _ in info["key"]]
+        live[collection].append(fields)
         ttl = f"  (TTL: deletes after {info['expireAfterSeconds'] // 86400} days)" \
             if "expireAfterSeconds" in info else ""
         print(f"{collection:<11}{fields}{ttl}")
+
+# %% [markdown]
+# And the check that matters: every index the code declares exists on the server.
+
+# %%
+from omniflow.logstore import schema
+
+declared = {
+    "executions": schema.execution_indexes(),
+    "events": schema.event_indexes(cfg.event_retention_days),
+}
+missing = [(collection, list(model.document["key"]))
+           for collection, models in declared.items() for model in models
+           if list(model.document["key"]) not in live[collection]]
+print("every declared index is on the server:", not missing)
 
 # %% [markdown]
 # `explain()` asks the server how it would run a query. MongoDB answers with a plan such as

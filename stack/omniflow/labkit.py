@@ -17,13 +17,19 @@ are the synchronous ones (httpx, redis, pymongo, psycopg): a notebook cell reads
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -379,18 +385,101 @@ def stack() -> Any:
     return running
 
 
-@contextlib.contextmanager
-def restored(*names: str) -> Iterator[Any]:
-    """Yields the stack; afterwards starts again every named service that is not running."""
+def restore_stack() -> list[str]:
+    """Stops the lab's own workers, then starts every supervised process that is not running.
+
+    Returns the processes it had to start. The fault lessons call it in their cleanup cell.
+    """
+    stop_lab_workers()
     running = stack()
-    try:
-        yield running
-    finally:
-        states = {row.process: row.state for row in running.status()}
-        for name in names:
-            group = [p for p in states if p == name or p.startswith(f"{name}-")]
-            if any(states[p] not in {"RUNNING", "STARTING"} for p in group):
-                running.start(name)
+    idle = [row for row in running.status() if row.state != "RUNNING"]
+    for service in dict.fromkeys(row.service for row in idle):
+        running.start(service)  # starts the service's idle processes together
+    started = [row.process for row in idle]
+    workers = {row.process for row in running.status() if row.service == "worker"}
+    wait_until(lambda: workers <= set(live_workers()), timeout=30,
+               what="a heartbeat from every worker")
+    return started
+
+
+@dataclass
+class LabWorker:
+    """A worker process this notebook started itself (beside the supervised ones)."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, no warning, to the worker and its CPU pool: a crash, an OOM kill."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM: the worker finishes or hands back its jobs, then exits."""
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+_lab_workers: dict[str, LabWorker] = {}
+
+
+def start_lab_worker(name: str, *, wait: bool = True, **overrides: Any) -> LabWorker:
+    """Starts ``python -m omniflow.worker`` as consumer ``name``, with settings overridden.
+
+    ``start_lab_worker("lab-a", claim_idle_ms=2000)`` runs a worker whose
+    ``OMNIFLOW_CLAIM_IDLE_MS`` is 2000. Its output goes to ``logs/<name>.log`` in the stack's
+    state folder. With ``wait``, returns once the worker's first heartbeat is in Redis.
+    """
+    running = stack()
+    if name in _lab_workers and _lab_workers[name].alive():
+        raise RuntimeError(f"a lab worker named {name} is already running")
+    env = {**os.environ, **running.env(), "OMNIFLOW_WORKER_NAME": name,
+           **{f"OMNIFLOW_{key.upper()}": str(value) for key, value in overrides.items()}}
+    log = running.log_path(name)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "omniflow.worker"], env=env, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    worker = LabWorker(name, process, log)
+    _lab_workers[name] = worker
+    if wait:
+        try:
+            wait_until(lambda: not worker.alive() or name in live_workers(max_age_s=5),
+                       timeout=30, what=f"the first heartbeat of {name}")
+        except TimeoutError:
+            worker.kill()
+            raise
+        if not worker.alive():
+            raise RuntimeError(f"lab worker {name} exited; see {log}")
+    return worker
+
+
+def stop_lab_workers() -> None:
+    """Stops every worker this process started with ``start_lab_worker``."""
+    workers = list(_lab_workers.values())
+    for worker in workers:
+        if worker.alive():
+            worker.process.terminate()
+    for worker in workers:
+        worker.stop()
+    _lab_workers.clear()
+
+
+atexit.register(stop_lab_workers)
 
 
 # ---------------------------------------------------------------------------------------------
