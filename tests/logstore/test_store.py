@@ -11,6 +11,8 @@ from omniflow import logstore
 from omniflow.logstore.schema import EVENTS, EXECUTIONS, epoch_ms
 from pymongo import AsyncMongoClient
 
+from tests.worker import helpers
+
 
 @pytest.fixture
 async def store(mongo: AsyncMongoClient, settings):
@@ -75,7 +77,7 @@ async def test_an_execution_is_one_document_and_a_late_older_attempt_cannot_over
     assert await writer.write(_execution(rid("r-1"), generation=2, attempt=3))  # a requeue
     assert await writer.write(_execution(rid("r-2")))
 
-    assert await store[EXECUTIONS].count_documents({"_id": {"$in": [rid("r-1"), rid("r-2")]}}) == 2
+    assert await helpers.count(store[EXECUTIONS], {"_id": {"$in": [rid("r-1"), rid("r-2")]}}) == 2
     doc = await logstore.get_execution(store, rid("r-1"))
     assert (doc["generation"], doc["attempt"]) == (2, 3)
 
@@ -101,7 +103,7 @@ async def test_events_are_batched_and_a_repeat_is_ignored(store):
     await buffer.close()  # flushes what is left
 
     mine = [rid("r-1")]
-    assert await store[EVENTS].count_documents({"report_id": rid("r-1")}) == 302
+    assert await helpers.count(store[EVENTS], {"report_id": rid("r-1")}) == 302
     assert buffer.duplicates == 1
     assert await logstore.counts_by_kind(store, report_ids=mine) == {
         "done": 1, "processing": 1, "step": 300}

@@ -156,6 +156,17 @@ async def worker_counts(redis: aioredis.Redis, name: str) -> dict[str, int]:
     return {key: int(data.get(key, 0)) for key in signals.COUNTERS}
 
 
+async def count(collection, query: dict[str, Any]) -> int:
+    """Counts matching documents with ``$match`` and ``$group``.
+
+    Note that this means the same as ``count_documents`` on MongoDB, and on the embedded server
+    it is many times faster.
+    """
+    pipeline = [{"$match": query}, {"$group": {"_id": None, "n": {"$sum": 1}}}]
+    rows = await (await collection.aggregate(pipeline)).to_list()
+    return int(rows[0]["n"]) if rows else 0
+
+
 async def pending_count(redis: aioredis.Redis, settings: Settings) -> int:
     try:
         summary = await redis.xpending(settings.jobs_stream, settings.consumer_group)

@@ -36,12 +36,12 @@ async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
     row = (await helpers.wait_for(pg, [job], {"DONE"}, timeout=20))[job.report_id]
     assert (row["worker"], row["attempts"]) == (rescuer.name, 2)
     assert "reclaimed entry" in rescuer.log_text()
-    assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
+    assert await helpers.count(logdb.executions, {"report_id": job.report_id}) == 1
     doc = await logdb.executions.find_one({"_id": job.report_id})
     assert (doc["attempt"], doc["deliveries"], doc["worker"]) == (2, 2, rescuer.name)
     await helpers.wait_until(lambda: _has_events(logdb, job, "done", 1), what="done event")
     # The killed worker's events of the last ~100 ms may be lost with it; the rescuer's are not.
-    assert await logdb.events.count_documents(
+    assert await helpers.count(logdb.events,
         {"report_id": job.report_id, "kind": "processing", "attempt": 2}) == 1
     assert await helpers.pending_count(redis, lane) == 0
 
@@ -56,7 +56,7 @@ async def _no_pending(redis, lane) -> bool:
 
 
 async def _has_events(logdb, job, kind: str, count: int) -> bool:
-    found = await logdb.events.count_documents({"report_id": job.report_id, "kind": kind})
+    found = await helpers.count(logdb.events, {"report_id": job.report_id, "kind": kind})
     return found == count
 
 
@@ -78,7 +78,7 @@ async def test_a_poison_job_is_dead_lettered_after_max_deliveries(
     doc = await logdb.executions.find_one({"_id": job.report_id})
     assert doc["status"] == "FAILED" and "poison payload" in doc["reason"]
     await helpers.wait_until(lambda: _has_events(logdb, job, "failed", 1), what="failed event")
-    assert await logdb.events.count_documents(
+    assert await helpers.count(logdb.events,
         {"report_id": job.report_id, "kind": "attempt_failed"}) == 3
     assert [e["attempt"] for e in doc["errors"]] == [1, 2, 3]
     await helpers.wait_until(lambda: _counts(redis, worker.name, dead_lettered=1, failed=3),
@@ -153,7 +153,7 @@ async def test_an_emptied_broker_is_recovered_and_pending_reports_complete_once(
     assert "recreating it" in worker.log_text()
     assert {r["attempts"] for r in rows.values()} == {1}
     for job in jobs:
-        assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
+        assert await helpers.count(logdb.executions, {"report_id": job.report_id}) == 1
 
 
 def _start_relay(lane, logs_dir) -> subprocess.Popen:
@@ -206,7 +206,7 @@ async def test_no_accepted_report_is_lost_when_a_store_restarts_under_load(
 
     await helpers.wait_for(pg, accepted, {"DONE"}, timeout=90)
     ids = [j.report_id for j in accepted]
-    assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == len(accepted)
+    assert await helpers.count(logdb.executions, {"_id": {"$in": ids}}) == len(accepted)
     assert ours.proc.poll() is None, "the worker must ride out the restart, not exit"
 
 

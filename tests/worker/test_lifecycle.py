@@ -41,7 +41,7 @@ async def test_reports_of_every_type_reach_done_with_one_record_each(
 
 
 async def _events_written(logdb, jobs) -> bool:
-    done = await logdb.events.count_documents(
+    done = await helpers.count(logdb.events,
         {"report_id": {"$in": [j.report_id for j in jobs]}, "kind": "done"})
     return done == len(jobs)
 
@@ -60,8 +60,8 @@ async def test_the_same_job_delivered_twice_has_one_effect(pg, redis, logdb, lan
     await helpers.wait_until(lambda: _events_written(logdb, [job]), what="done event")
     row = (await helpers.reports(pg, [job]))[job.report_id]
     assert row["status"] == "DONE" and row["attempts"] == 1
-    assert await logdb.executions.count_documents({"report_id": job.report_id}) == 1
-    assert await logdb.events.count_documents({"report_id": job.report_id, "kind": "done"}) == 1
+    assert await helpers.count(logdb.executions, {"report_id": job.report_id}) == 1
+    assert await helpers.count(logdb.events, {"report_id": job.report_id, "kind": "done"}) == 1
     await helpers.wait_until(lambda: _count_is(redis, worker.name, "processed", 1),
                              what="processed counter")
     await asyncio.sleep(0.5)  # a second increment would have been sent by now
@@ -88,7 +88,7 @@ async def test_cancelled_and_stale_jobs_are_acked_and_skipped(pg, redis, logdb, 
     assert rows[requeued.report_id]["status"] == "PENDING"
     assert rows[requeued.report_id]["attempts"] == 0
     ids = [cancelled.report_id, requeued.report_id]
-    assert await logdb.executions.count_documents({"_id": {"$in": ids}}) == 0
+    assert await helpers.count(logdb.executions, {"_id": {"$in": ids}}) == 0
 
 
 async def _no_pending_after_read(redis, lane) -> bool:
@@ -118,7 +118,7 @@ async def test_a_requeued_report_runs_again_as_a_new_generation(pg, redis, logdb
     doc = await logdb.executions.find_one({"_id": first.report_id})
     assert (doc["generation"], doc["job_id"]) == (2, second.job_id)
     await helpers.wait_until(lambda: _no_pending(redis, lane), what="all entries acked")
-    assert await logdb.executions.count_documents({"report_id": first.report_id}) == 1
+    assert await helpers.count(logdb.executions, {"report_id": first.report_id}) == 1
 
 
 async def test_failed_attempts_are_retried_and_succeed_as_predicted(pg, redis, logdb, lane,
