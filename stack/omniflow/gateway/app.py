@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
@@ -68,11 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skips asyncpg's session reset: the gateway sets no session state, holds no advisory
+    locks or cursors, and listens only on its own dedicated connection."""
+
+
 def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is verbose
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await wait_for_dependencies(settings, postgres=True)
-        pool = await db.create_pool(settings)
+        pool = await db.create_pool(settings, reset=_keep_session)
         redis = broker.connect(settings)
         mongo: AsyncMongoClient = AsyncMongoClient(
             settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
