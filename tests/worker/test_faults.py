@@ -11,6 +11,7 @@ import sys
 import time
 
 import asyncpg
+import psutil
 import pytest
 from omniflow import signals
 
@@ -24,11 +25,15 @@ async def _processing_by(pg, jobs, name: str) -> bool:
 
 async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
         pg, redis, logdb, lane, owner, start_worker):
-    doomed = await start_worker(lane, work_scale=3).ready()  # a job takes a few seconds
+    # A job takes a few seconds; its CPU step runs in a pool process.
+    doomed = await start_worker(lane, work_scale=3, cpu_pool_size=1).ready()
     [job] = await helpers.make_reports(pg, owner, 1)
     await helpers.publish(redis, lane, [job])
     await helpers.wait_until(lambda: _processing_by(pg, [job], doomed.name), what="job started")
     await helpers.wait_until(lambda: _progress_over(pg, job, 0), what="progress written")
+
+    children = psutil.Process(doomed.pid).children()
+    assert children, "the pool process has started"
 
     doomed.kill()
     rescuer = await start_worker(lane).ready()  # nothing else is published from here on
@@ -44,6 +49,9 @@ async def test_a_killed_workers_job_completes_on_another_without_new_traffic(
     assert await helpers.count(logdb.events,
         {"report_id": job.report_id, "kind": "processing", "attempt": 2}) == 1
     assert await helpers.pending_count(redis, lane) == 0
+    # The killed worker's pool processes did not outlive it.
+    _, alive = await asyncio.to_thread(psutil.wait_procs, children, timeout=5)
+    assert not alive
 
 
 async def _progress_over(pg, job, percent: int) -> bool:

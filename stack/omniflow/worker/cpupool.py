@@ -2,7 +2,8 @@
 
 If one of its processes dies (killed, out of memory), a ``ProcessPoolExecutor`` is broken for
 good and fails every later call. That is not the job's fault, so the pool is replaced and the
-step tried once more, instead of failing every job that follows.
+step tried once more, instead of failing every job that follows. And a pool process ends when
+its worker ends, even when the worker is killed outright, so no orphan is left behind.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +24,17 @@ from omniflow.worker import cpu
 log = logging.getLogger("omniflow.worker")
 
 T = TypeVar("T")
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Runs in each pool process: ends it when the worker is gone, even if it was SIGKILLed."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class CpuPool:
@@ -35,7 +50,8 @@ class CpuPool:
         # "spawn" starts clean interpreters: forking a process that runs an event loop and
         # driver threads can copy a lock in a held state.
         context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.size, mp_context=context)
+        return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def warm(self) -> None:
         """Starts the processes now, so the first job does not wait for them."""
