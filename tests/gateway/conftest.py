@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from omniflow.settings import Settings
 
+from omniflow.settings import Settings
 from tests.helpers import bearer, login, signup, unique_email
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from omniflow.gateway.admin import latency_summary
 from omniflow.settings import Settings
-
 from tests.gateway.conftest import User, assert_problem
 from tests.gateway.test_reports import park
 

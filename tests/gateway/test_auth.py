@@ -7,9 +7,9 @@ import time
 
 import jwt
 import pytest
+
 from omniflow.gateway.security import Principal, issue_token
 from omniflow.settings import Settings
-
 from tests.gateway.conftest import User, assert_problem
 from tests.helpers import PASSWORD, bearer, signup, unique_email
 

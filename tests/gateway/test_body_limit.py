@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
-from omniflow.settings import Settings
 
+from omniflow.settings import Settings
 from tests.gateway.conftest import User
 
 HUNDRED_MB = 100 * 1024 * 1024

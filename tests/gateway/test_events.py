@@ -9,9 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+
 from omniflow.gateway.listener import APPLICATION_NAME
 from omniflow.settings import Settings
-
 from tests.gateway.conftest import User, assert_problem
 from tests.gateway.test_reports import park
 from tests.helpers import submit

@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import psutil
 import pytest
+
 from omniflow.launcher import Stack
 from omniflow.settings import Settings
-
 from tests.gateway.conftest import User, new_user
 from tests.gateway.test_body_limit import gateway_process
 

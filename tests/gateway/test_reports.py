@@ -8,8 +8,8 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from omniflow.settings import Settings
 
+from omniflow.settings import Settings
 from tests.gateway.conftest import User, assert_problem, new_user
 from tests.helpers import submit
 

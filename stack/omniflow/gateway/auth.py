@@ -21,7 +21,7 @@ from omniflow.gateway import database, queries
 from omniflow.gateway.errors import ProblemError, field_errors
 from omniflow.gateway.openapi import problems
 from omniflow.gateway.resources import Resources, resources
-from omniflow.gateway.schemas import Credentials, Token, UserOut, json_response
+from omniflow.gateway.schemas import CleanText, Credentials, Token, UserOut, json_response
 from omniflow.gateway.security import (
     InvalidToken,
     Principal,
@@ -43,7 +43,8 @@ class LoginInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=254)
+    # Cleaned like a sign-up email: a NUL or a lone surrogate cannot even be looked up.
+    email: CleanText = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=128)
 
 

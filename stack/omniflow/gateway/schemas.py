@@ -166,8 +166,17 @@ class ReportPage(BaseModel):
 
 
 def report_from_row(row: Any) -> ReportOut:
-    """Builds the response model from a database row the schema already guarantees."""
-    return ReportOut.model_construct(**{name: row[name] for name in ReportOut.model_fields})
+    """Builds the response model from a database row the schema already guarantees.
+
+    Validation is skipped (the database's constraints did it), so each value must already
+    have its field's type: the status column is text and becomes the enum here.
+    """
+    values = {name: row[name] for name in _REPORT_FIELDS}
+    values["status"] = ReportStatus(values["status"])
+    return ReportOut.model_construct(**values)
+
+
+_REPORT_FIELDS = tuple(ReportOut.model_fields)
 
 
 def json_response(model: BaseModel, status: int = 200,
