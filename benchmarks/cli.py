@@ -47,6 +47,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         echo("restoring the stack's services ...")
         await asyncio.to_thread(h.restore)
+    meta["load_at_end"] = machine.load()
     if "workers" in wanted:
         meta["contenders"] = {
             **venvs.versions(venvs.ensure("celery"), ("celery", "kombu")),

@@ -11,6 +11,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,15 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def load() -> dict[str, Any]:
+    """The load average and how busy the CPUs are over one second: other work on the machine
+    slows every figure, so it is recorded with them."""
+    psutil.cpu_percent(None)
+    time.sleep(1.0)
+    return {"load_average": [round(x, 2) for x in os.getloadavg()],
+            "cpu_busy_percent": psutil.cpu_percent(None)}
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
@@ -89,6 +99,7 @@ async def describe(root: Path, database_url: str, redis_url: str) -> dict[str, A
             "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(),
         },
+        "load_at_start": load(),
         "servers": await server_versions(database_url, redis_url),
         "packages": package_versions(),
     }

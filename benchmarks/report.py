@@ -75,6 +75,9 @@ def markdown(record: dict[str, Any], plots: dict[str, str]) -> str:
         f"commit `{m['commit']}`.",
         f"Servers: {servers}. Contenders: "
         + ", ".join(f"{k} {v}" for k, v in m.get("contenders", {}).items()) + ".",
+        f"Load average at start {m['load_at_start']['load_average']}, at end "
+        f"{m.get('load_at_end', {}).get('load_average', '-')} (1, 5, 15 min; "
+        f"{machine['cores']} cores).",
         f"Command: `omniflow run --isolated -- {m['command']}` "
         f"(mode **{record['mode']}**, log level {record['log_level']}).",
         "",
