@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+
 from omniflow import broker, db
 from omniflow.contracts import Job
 from omniflow.settings import Settings

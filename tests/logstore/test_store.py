@@ -7,10 +7,10 @@ import datetime as dt
 import uuid
 
 import pytest
-from omniflow import logstore
-from omniflow.logstore.schema import EVENTS, EXECUTIONS, epoch_ms
 from pymongo import AsyncMongoClient
 
+from omniflow import logstore
+from omniflow.logstore.schema import EVENTS, EXECUTIONS, epoch_ms
 from tests.worker import helpers
 
 

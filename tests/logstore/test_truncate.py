@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from omniflow.logstore.truncate import RULE, encoded_size, fit_execution
 
 MIB = 1024 * 1024

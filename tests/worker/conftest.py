@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from omniflow.settings import Settings
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from omniflow.settings import Settings
 from tests.worker import helpers
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+
 from omniflow import broker, signals
 from omniflow.contracts import Job
 from omniflow.settings import Settings

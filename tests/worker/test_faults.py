@@ -13,8 +13,8 @@ import time
 import asyncpg
 import psutil
 import pytest
-from omniflow import signals
 
+from omniflow import signals
 from tests.worker import helpers
 
 

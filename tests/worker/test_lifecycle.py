@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from omniflow.worker import simulate
-
 from tests.worker import helpers
 
 
@@ -152,7 +151,7 @@ async def _count_is(redis, name: str, counter: str, value: int) -> bool:
 
 async def test_an_entry_that_is_not_a_job_is_dead_lettered_at_once(redis, lane, start_worker):
     await start_worker(lane).ready()
-    bad = {"v": "1", "job_id": "x:1", "report_id": "not-a-uuid", "generation": "1",
+    bad = {"v": "1", "job_id": "not-a-uuid:1", "report_id": "not-a-uuid", "generation": "1",
            "type": "sales_summary", "params": "{}", "trace_id": "t",
            "submitted_at": "2026-01-01T00:00:00+00:00"}
     foreign = {"hello": "world"}

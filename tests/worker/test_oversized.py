@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import bson
-from omniflow.logstore.truncate import RULE
 
+from omniflow.logstore.truncate import RULE
 from tests.worker import helpers
 
 MIB = 1024 * 1024

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
+
 from omniflow.contracts import parse_params
 from omniflow.worker import cpu, simulate
 from omniflow.worker.reclaim import tick_seconds

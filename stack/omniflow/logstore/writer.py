@@ -94,7 +94,8 @@ class EventBuffer:
         self._max_batch = max_batch
         self._max_buffered = max_buffered
         self._pending: list[dict[str, Any]] = []
-        self._wakeup = asyncio.Event()
+        self._wakeup = asyncio.Event()  # there is something to write
+        self._full = asyncio.Event()  # a whole batch is waiting
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._flushing = asyncio.Lock()
@@ -107,8 +108,9 @@ class EventBuffer:
             log.error("event buffer full while the log store is down; dropped %s", event["_id"])
             return
         self._pending.append(event)
+        self._wakeup.set()
         if len(self._pending) >= self._max_batch:
-            self._wakeup.set()
+            self._full.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-buffer")
@@ -117,6 +119,7 @@ class EventBuffer:
         """Writes what is buffered (trying for up to ``timeout_s``), then stops."""
         self._closing = True
         self._wakeup.set()
+        self._full.set()
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout_s)
@@ -136,10 +139,13 @@ class EventBuffer:
     async def _run(self) -> None:
         backoff = self._interval_s
         while True:
-            if not self._closing:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._interval_s)
+            if not self._closing and not self._pending:
                 self._wakeup.clear()
+                await self._wakeup.wait()  # idle: sleep until the first event
+            if not self._closing and len(self._pending) < self._max_batch:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):  # let a batch gather
+                    await asyncio.wait_for(self._full.wait(), self._interval_s)
             try:
                 await self.flush()
                 backoff = self._interval_s

@@ -41,8 +41,12 @@ class DeadLetters:
         self._consumer = consumer
 
     async def move(self, entry_id: str, fields: dict[str, str], *, reason: str,
-                   deliveries: int) -> None:
-        """Dead-letters the entry ``entry_id`` (unless its job already was) and acks it."""
+                   deliveries: int, per_entry: bool = False) -> None:
+        """Dead-letters the entry ``entry_id`` (unless its job already was) and acks it.
+
+        ``per_entry`` keys the marker on the entry instead of the job: for an entry that is not a
+        valid job, whose ``job_id`` field cannot be trusted.
+        """
         letter = {
             **fields,
             "reason": reason,
@@ -52,7 +56,7 @@ class DeadLetters:
             "source_id": entry_id,
         }
         flat = [item for pair in letter.items() for item in pair]
-        job_key = fields.get("job_id") or entry_id
+        job_key = (None if per_entry else fields.get("job_id")) or f"entry:{entry_id}"
         s = self._settings
         await self._script(
             keys=[dead_marker_key(job_key), s.dead_stream, s.jobs_stream],

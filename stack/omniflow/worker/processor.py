@@ -312,7 +312,8 @@ class Processor:
         log.error("entry %s is not a valid job (%s); dead-lettering it", d.entry_id, problem)
         self._telemetry.count("dead_lettered")
         await persist("dead-letter", lambda: self._dead.move(
-            d.entry_id, d.fields, reason=f"malformed job: {problem}", deliveries=d.deliveries))
+            d.entry_id, d.fields, reason=f"malformed job: {problem}", deliveries=d.deliveries,
+            per_entry=True))
 
     async def _ack(self, d: Delivery, job: Job) -> None:
         s = self._settings
