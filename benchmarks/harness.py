@@ -25,6 +25,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
+
 from omniflow import broker, signals
 from omniflow.contracts import Job
 from omniflow.launcher import Stack

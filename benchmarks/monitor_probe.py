@@ -13,9 +13,8 @@ import logging
 import resource
 import time
 
-from omniflow.monitor import AdminPoller
-
 from benchmarks import stats
+from omniflow.monitor import AdminPoller
 
 
 def _cpu() -> float:

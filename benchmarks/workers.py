@@ -21,8 +21,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from omniflow.contracts import Job
-
 from benchmarks.contenders import venvs
 from benchmarks.harness import (
     ROOT,
@@ -34,6 +32,7 @@ from benchmarks.harness import (
     seed_reports,
     wait_done,
 )
+from omniflow.contracts import Job
 
 CONCURRENCY = 16  # jobs in flight per process, for every contender (our default)
 ARQ_POLL_DELAY_S = 0.05

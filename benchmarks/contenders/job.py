@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from bson import Int64
+
 from omniflow.worker import cpu
 
 START = """

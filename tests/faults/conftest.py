@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from omniflow.launcher import Stack
 
+from omniflow.launcher import Stack
 from tests.faults.scenario import restore
 
 

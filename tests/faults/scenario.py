@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import asyncpg
 import httpx
 import psutil
-from omniflow.launcher import Stack
-from omniflow.settings import Settings
 from pymongo import AsyncMongoClient
 
+from omniflow.launcher import Stack
+from omniflow.settings import Settings
 from tests.helpers import bearer
 
 RANK = {"PENDING": 0, "PROCESSING": 1, "DONE": 2, "FAILED": 2, "CANCELLED": 2}

@@ -20,10 +20,10 @@ from functools import partial
 import asyncpg
 import httpx
 import pytest
-from omniflow.launcher import Stack
-from omniflow.settings import Settings
 from pymongo import AsyncMongoClient
 
+from omniflow.launcher import Stack
+from omniflow.settings import Settings
 from tests.faults.scenario import (
     Fault,
     StatusWatch,

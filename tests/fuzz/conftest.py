@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 import pytest
+
 from omniflow.settings import Settings
 
 PROBLEM = "application/problem+json"

@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 import jwt
 import pytest
-from omniflow.settings import Settings
 
+from omniflow.settings import Settings
 from tests.fuzz.conftest import assert_clear_4xx
 
 REPORT = {"type": "user_activity", "params": {"days": 7}}

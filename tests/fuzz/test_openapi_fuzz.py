@@ -17,12 +17,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from omniflow.settings import Settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
+
+from omniflow.settings import Settings
 
 MAX_EXAMPLES = int(os.environ.get("OMNIFLOW_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
