@@ -47,6 +47,7 @@ async def post_huge(settings: Settings, token: str, *, chunked: bool) -> tuple[i
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
             await writer.drain()
             sent += len(data)
+            await asyncio.sleep(0)  # Let the reader see an early answer.
     status, body = await asyncio.wait_for(response, 30)
     writer.close()
     return status, json.loads(body), sent
