@@ -60,19 +60,19 @@ class Publisher:
 
     async def publish_many(self, jobs: Iterable[Job]) -> list[str]:
         """Publishes ``jobs`` in one round trip; returns their stream ids in order."""
-        pipe = self._redis.pipeline(transaction=False)
-        count = 0
-        for job in jobs:
-            flat = [item for pair in job.to_fields().items() for item in pair]
-            await self._script(
-                keys=[published_key(job.job_id), self._stream],
-                args=[PUBLISHED_KEY_TTL_S, *flat],
-                client=pipe,
-            )
-            count += 1
-        if not count:
+        jobs = list(jobs)
+        if not jobs:
             return []
-        return list(await pipe.execute())
+        # The context manager resets the pipeline even when the broker drops mid-call.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for job in jobs:
+                flat = [item for pair in job.to_fields().items() for item in pair]
+                await self._script(
+                    keys=[published_key(job.job_id), self._stream],
+                    args=[PUBLISHED_KEY_TTL_S, *flat],
+                    client=pipe,
+                )
+            return list(await pipe.execute())
 
 
 async def ensure_group(redis: aioredis.Redis, settings: Settings) -> None:

@@ -38,9 +38,12 @@ FINISHED_STATUSES = frozenset({ReportStatus.DONE, ReportStatus.FAILED, ReportSta
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: JSON ``true`` is not a number of days and ``"7"`` is not an integer. Dates are
+    # the one exception, since JSON has no date type and they arrive as ISO 8601 strings.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Makes the simulated work repeatable.")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1,
+                      description="Makes the simulated work repeatable.")
     poison: bool = Field(default=False, description="Always fails: exercises the dead-letter path.")
 
 
@@ -49,8 +52,8 @@ class SalesSummaryParams(_Params):
 
     type: Literal["sales_summary"] = "sales_summary"
     region: Literal["north", "south", "east", "west", "all"] = "all"
-    start_date: dt.date
-    end_date: dt.date
+    start_date: dt.date = Field(strict=False)
+    end_date: dt.date = Field(strict=False)
 
     @model_validator(mode="after")
     def _range_is_sane(self) -> SalesSummaryParams:

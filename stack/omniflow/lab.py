@@ -2,7 +2,8 @@
 
 ``make lab`` runs this after ``omniflow up``. The token is kept in the state folder so the
 URL stays the same between runs; set ``OMNIFLOW_JUPYTER_TOKEN`` to choose your own. JupyterLab
-runs in the foreground: Ctrl-C stops it, and the stack stays up until ``make down``.
+runs in the foreground: Ctrl-C stops it, and the stack stays up until ``make down``. The URL is
+printed only once the server answers, so a URL on the screen is one that works.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ import argparse
 import json
 import os
 import secrets
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+START_TIMEOUT_S = 120
 
 
 def project_root() -> Path:
@@ -40,7 +47,8 @@ def _token(state_dir: Path) -> str:
 
 def _quiet_settings(settings_dir: Path) -> None:
     """Turns off JupyterLab's news and update checks: this machine has no internet."""
-    target = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    plugin = settings_dir / "@jupyterlab" / "apputils-extension"
+    target = plugin / "notification.jupyterlab-settings"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
@@ -58,8 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     _quiet_settings(settings_dir)
 
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings_dir)}
-    print(f"JupyterLab: http://127.0.0.1:{args.port}/lab?token={token}", flush=True)
-    print("Stop it with Ctrl-C; the stack keeps running until `make down`.", flush=True)
     command = [
         sys.executable, "-m", "jupyterlab",
         "--no-browser",
@@ -70,7 +76,38 @@ def main(argv: list[str] | None = None) -> None:
         f"--IdentityProvider.token={token}",
         "--ServerApp.log_level=WARN",
     ]
-    os.execve(sys.executable, command, env)
+    if os.geteuid() == 0:
+        # Containers and CI machines often run as root; Jupyter refuses that unless told.
+        command.append("--allow-root")
+
+    print(f"starting JupyterLab on 127.0.0.1:{args.port} ...", flush=True)
+    server = subprocess.Popen(command, env=env)
+    try:
+        if not _wait_until_serving(server, args.port, token):
+            sys.exit(f"omniflow: JupyterLab did not start (exit code {server.returncode}); "
+                     "its messages are above")
+        print(f"JupyterLab: http://127.0.0.1:{args.port}/lab?token={token}", flush=True)
+        print("Stop it with Ctrl-C; the stack keeps running until `make down`.", flush=True)
+        server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_serving(server: subprocess.Popen, port: int, token: str) -> bool:
+    """Polls the API until JupyterLab answers; False if the process ends or time runs out."""
+    url = f"http://127.0.0.1:{port}/api/status?token={token}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    server.terminate()
+    return False
 
 
 if __name__ == "__main__":

@@ -67,38 +67,38 @@ class SignalWriter:
 
     async def register(self) -> None:
         now = time.time()
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.sadd(WORKERS_KEY, self._name)
-        pipe.hset(self._key, mapping={"pid": self._pid, "started_ts": now, "heartbeat_ts": now,
-                                      "in_flight": 0})
-        pipe.expire(self._key, WORKER_TTL_S)
-        await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(WORKERS_KEY, self._name)
+            pipe.hset(self._key, mapping={"pid": self._pid, "started_ts": now, "heartbeat_ts": now,
+                                          "in_flight": 0})
+            pipe.expire(self._key, WORKER_TTL_S)
+            await pipe.execute()
 
     async def heartbeat(self, in_flight: int) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.sadd(WORKERS_KEY, self._name)
-        pipe.hset(self._key, mapping={"heartbeat_ts": time.time(), "in_flight": in_flight,
-                                      "pid": self._pid})
-        pipe.expire(self._key, WORKER_TTL_S)
-        await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(WORKERS_KEY, self._name)
+            pipe.hset(self._key, mapping={"heartbeat_ts": time.time(), "in_flight": in_flight,
+                                          "pid": self._pid})
+            pipe.expire(self._key, WORKER_TTL_S)
+            await pipe.execute()
 
     async def record(self, counts: dict[str, int], latencies_ms: list[float]) -> None:
         """Adds a batch of counter increments and finished-job latencies in one round trip."""
-        pipe = self._redis.pipeline(transaction=False)
-        for counter, amount in counts.items():
-            if amount:
-                pipe.hincrby(self._key, counter, amount)
-        if latencies_ms:
-            pipe.lpush(LATENCY_KEY, *(f"{ms:.2f}" for ms in latencies_ms))
-            pipe.ltrim(LATENCY_KEY, 0, LATENCY_KEEP - 1)
-        pipe.expire(self._key, WORKER_TTL_S)
-        await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for counter, amount in counts.items():
+                if amount:
+                    pipe.hincrby(self._key, counter, amount)
+            if latencies_ms:
+                pipe.lpush(LATENCY_KEY, *(f"{ms:.2f}" for ms in latencies_ms))
+                pipe.ltrim(LATENCY_KEY, 0, LATENCY_KEEP - 1)
+            pipe.expire(self._key, WORKER_TTL_S)
+            await pipe.execute()
 
     async def unregister(self) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.srem(WORKERS_KEY, self._name)
-        pipe.delete(self._key)
-        await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.srem(WORKERS_KEY, self._name)
+            pipe.delete(self._key)
+            await pipe.execute()
 
 
 async def read_snapshot(redis: aioredis.Redis, *, stream: str, group: str,
@@ -106,13 +106,13 @@ async def read_snapshot(redis: aioredis.Redis, *, stream: str, group: str,
     """Reads every worker's counters, recent latencies and the broker's backlog."""
     now = time.time()
     names = sorted(await redis.smembers(WORKERS_KEY))
-    pipe = redis.pipeline(transaction=False)
-    for name in names:
-        pipe.hgetall(worker_key(name))
-    pipe.lrange(LATENCY_KEY, 0, LATENCY_KEEP - 1)
-    pipe.xlen(stream)
-    pipe.xlen(dead_stream)
-    results = await pipe.execute()
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.hgetall(worker_key(name))
+        pipe.lrange(LATENCY_KEY, 0, LATENCY_KEEP - 1)
+        pipe.xlen(stream)
+        pipe.xlen(dead_stream)
+        results = await pipe.execute()
     hashes, latencies, queue_length, dead = results[:-3], results[-3], results[-2], results[-1]
 
     snapshot = Snapshot(at=now, queue_length=int(queue_length), dead_letters=int(dead),

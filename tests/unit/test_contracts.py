@@ -66,12 +66,23 @@ def test_sales_summary_rejects_a_reversed_range() -> None:
         pytest.param("inventory_snapshot", {"warehouse": "A; DROP TABLE"}, id="bad-warehouse"),
         pytest.param("user_activity", {"days": 0}, id="days-too-small"),
         pytest.param("user_activity", {"unexpected": 1}, id="extra-field"),
+        pytest.param("user_activity", {"days": True}, id="bool-is-not-a-number"),
+        pytest.param("user_activity", {"days": "7"}, id="numeric-string"),
+        pytest.param("inventory_snapshot", {"warehouse": 12}, id="number-is-not-a-name"),
+        pytest.param("inventory_snapshot", {"warehouse": "A", "include_zero_stock": 1},
+                     id="int-is-not-a-bool"),
         pytest.param("no_such_report", {}, id="unknown-type"),
     ],
 )
 def test_bad_parameters_are_refused(report_type: str, params: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         parse_params(report_type, params)
+
+
+def test_dates_arrive_as_iso_strings() -> None:
+    params = parse_params("sales_summary", {"start_date": "2026-01-01", "end_date": "2026-01-31"})
+
+    assert params.model_dump(mode="json")["end_date"] == "2026-01-31"
 
 
 def test_finished_statuses() -> None:
