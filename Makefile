@@ -18,8 +18,10 @@ help:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the project into $(VENV) (a few minutes the first time) ..."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	@echo "installed."
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
