@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from omniflow.worker import simulate
 from tests.worker import helpers
@@ -165,3 +166,27 @@ async def test_an_entry_that_is_not_a_job_is_dead_lettered_at_once(redis, lane, 
     assert all(f["reason"].startswith("malformed job") for f in letters)
     assert letters[1]["hello"] == "world" and letters[0]["deliveries"] == "1"
     await helpers.wait_until(lambda: _no_pending(redis, lane), what="entries acked")
+
+
+async def test_workers_side_by_side_share_the_jobs_within_their_concurrency(
+        pg, redis, lane, owner, start_worker):
+    workers = [await start_worker(lane, worker_concurrency=3, work_scale=0.5).ready()
+               for _ in range(2)]
+    jobs = await helpers.make_reports(pg, owner, 16, report_type="user_activity")
+    await helpers.publish(redis, lane, jobs)
+
+    most: dict[str, int] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = (await helpers.reports(pg, jobs)).values()
+        for worker in workers:
+            running = sum(1 for r in rows
+                          if r["status"] == "PROCESSING" and r["worker"] == worker.name)
+            most[worker.name] = max(most.get(worker.name, 0), running)
+        if all(r["status"] == "DONE" for r in rows):
+            break
+        await asyncio.sleep(0.05)
+
+    assert all(r["status"] == "DONE" for r in rows)
+    assert {r["worker"] for r in rows} == {w.name for w in workers}
+    assert all(1 <= n <= 3 for n in most.values()), most
