@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+
 from omniflow.client import ClientApp
 from omniflow.settings import Settings
-
 from tests.client.accounts import closed_port, sign_up
 
 

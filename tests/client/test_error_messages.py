@@ -6,9 +6,9 @@ import datetime as dt
 import html
 
 import pytest
+
 from omniflow.client import ClientApp
 from omniflow.settings import Settings
-
 from tests.client.accounts import PASSWORD, sign_up, unique_email
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import omniflow.client
 import omniflow.monitor
-import pytest
 
 
 @pytest.mark.parametrize("package", [omniflow.client, omniflow.monitor],

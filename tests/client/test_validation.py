@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from omniflow.client import ApiError, GatewayApi, check_params
 from omniflow.settings import Settings
-
 from tests.client.accounts import PASSWORD, unique_email
 
 REFUSED = [

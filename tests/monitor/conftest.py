@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from omniflow.client import GatewayApi, Report, follow_report
+
+from omniflow.client import GatewayApi, Report, submit_many, wait_for_all
 from omniflow.monitor import AdminPoller
 from omniflow.settings import Settings
-
 from tests.client.accounts import PASSWORD, unique_email
 
 
@@ -32,8 +31,4 @@ async def poller(settings: Settings) -> AsyncIterator[AdminPoller]:
 
 async def run_reports(api: GatewayApi, count: int) -> list[Report]:
     """Submits ``count`` quick reports and waits until every one has finished."""
-    submitted = await asyncio.gather(*(api.submit_report("user_activity", {"days": 1, "top": 1})
-                                       for _ in range(count)))
-    return list(await asyncio.gather(*(follow_report(api, report, lambda _r: None,
-                                                     interval_s=0.2)
-                                       for report in submitted)))
+    return await wait_for_all(api, await submit_many(api, count), interval_s=0.2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from omniflow.client import ApiError, GatewayApi, GatewayUnreachable
 from omniflow.monitor import AdminPoller
 from omniflow.monitor.snapshot import STATUSES
 from omniflow.settings import Settings
-
 from tests.client.accounts import PASSWORD, closed_port
 from tests.monitor.conftest import run_reports
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from omniflow.monitor import RollingRates, WorkerCounters
 
 

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+
 from omniflow.client import GatewayApi
 from omniflow.monitor import LiveMonitor
 from omniflow.settings import Settings
-
 from tests.client.accounts import closed_port
 from tests.monitor.conftest import run_reports
 

@@ -57,11 +57,11 @@ class ParamsEditor:
         """Rebuilds the inputs for ``report_type``, with the contract's defaults."""
         model = REPORT_TYPES[report_type]
         self.report_type = report_type
-        self.inputs = {
-            name: _input_for(name, info)
-            for name, info in model.model_fields.items()
-            if name != "type"
-        }
+        # The type's own parameters first; those every type shares (seed, poison) after them.
+        shared = set(model.__mro__[1].model_fields)
+        names = [name for name in model.model_fields if name != "type"]
+        names.sort(key=lambda name: name in shared)
+        self.inputs = {name: _input_for(name, model.model_fields[name]) for name in names}
         self.problems = {name: widgets.HTML("") for name in self.inputs}
         self.widget.children = [
             widgets.HBox([self.inputs[name], self.problems[name]]) for name in self.inputs
