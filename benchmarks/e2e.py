@@ -86,7 +86,7 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
         for rate in RATES:
             sent = await open_loop(url, tokens, rate, seconds)
             accepted = {rid: scheduled for scheduled, _, status, rid in sent if rid}
-            finished = await _wait_finished(h, list(accepted), timeout_s=60)
+            finished = await _wait_finished(h, list(accepted), timeout_s=120)
             latencies = [(finished[rid] - accepted[rid]) for rid in accepted if rid in finished]
             http = [answered - scheduled for scheduled, answered, _, _ in sent]
             row = {

@@ -180,7 +180,7 @@ async def broker_ceiling(h: Harness, count: int, batch: int = 500) -> dict[str, 
 
 
 async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN001
-    count = 1000 if quick else 3000
+    count = 1000 if quick else 2000
     repeats = 1 if quick else 3
     results: dict[str, Any] = {"jobs_per_run": count, "repeats": repeats,
                                "concurrency_per_process": CONCURRENCY,
