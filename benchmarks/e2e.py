@@ -87,7 +87,15 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
             sent = await open_loop(url, tokens, rate, seconds)
             accepted = {rid: scheduled for scheduled, _, status, rid in sent if rid}
             finished = await _wait_finished(h, list(accepted), timeout_s=120)
-            latencies = [(finished[rid] - accepted[rid]) for rid in accepted if rid in finished]
+            latencies = [(finished[rid][2] - accepted[rid]) for rid in accepted
+                         if rid in finished]
+            # Where the time goes: into the database (HTTP and the gateway), waiting for a
+            # worker (relay, broker, the worker's read), and the worker's own processing.
+            stages = {
+                "to_saved": [finished[r][0] - accepted[r] for r in finished],
+                "saved_to_started": [finished[r][1] - finished[r][0] for r in finished],
+                "started_to_done": [finished[r][2] - finished[r][1] for r in finished],
+            }
             http = [answered - scheduled for scheduled, answered, _, _ in sent]
             row = {
                 "rate": rate, "seconds": seconds, "sent": len(sent), "accepted": len(accepted),
@@ -95,6 +103,7 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
                 "errors": len(sent) - len(accepted),
                 "submit_to_done": stats.summary_ms(latencies),
                 "http": stats.summary_ms(http),
+                "stages": {name: stats.summary_ms(v) for name, v in stages.items()},
             }
             h.check_alive([gateway, relay, *workers])
             echo(f"  {rate:>3}/s: p50 {row['submit_to_done']['p50_ms']} ms, "
@@ -108,13 +117,18 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
     return {"workers": WORKERS, "connections": CONNECTIONS, "rows": rows}
 
 
-async def _wait_finished(h: Harness, ids: list[str], timeout_s: float) -> dict[str, float]:
+async def _wait_finished(h: Harness, ids: list[str], timeout_s: float,
+                         ) -> dict[str, tuple[float, float, float]]:
+    """(created, started, finished) epoch seconds of each DONE report among ``ids``."""
     deadline = time.monotonic() + timeout_s
     async with h.pg() as conn:
         while True:
             rows = await conn.fetch(
-                "SELECT id::text, finished_at FROM reports WHERE id = ANY($1::uuid[]) "
-                "AND status = 'DONE'", ids)
+                "SELECT id::text, created_at, started_at, finished_at FROM reports "
+                "WHERE id = ANY($1::uuid[]) AND status = 'DONE'", ids)
             if len(rows) == len(ids) or time.monotonic() > deadline:
-                return {r["id"]: r["finished_at"].astimezone(dt.UTC).timestamp() for r in rows}
+                return {r["id"]: (r["created_at"].astimezone(dt.UTC).timestamp(),
+                                  r["started_at"].astimezone(dt.UTC).timestamp(),
+                                  r["finished_at"].astimezone(dt.UTC).timestamp())
+                        for r in rows}
             await asyncio.sleep(0.5)

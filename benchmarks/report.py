@@ -126,6 +126,17 @@ def markdown(record: dict[str, Any], plots: dict[str, str]) -> str:
               _fmt(r["submit_to_done"]["p99_ms"], 1), _fmt(r["submit_to_done"]["max_ms"], 1),
               _fmt(r["http"]["p99_ms"], 1)] for r in e["rows"]]))
         out.append("")
+        if all("stages" in r for r in e["rows"]):
+            out += ["Where the time goes (p50 / p99 ms): *saved* = scheduled send → row in "
+                    "PostgreSQL (HTTP and the gateway); *queued* = saved → a worker starts "
+                    "(relay, broker, read); *worked* = start → DONE.", ""]
+            out.append(_table(
+                ["rate/s", "saved", "queued", "worked"],
+                [[str(r["rate"])] + [
+                    f"{_fmt(r['stages'][k]['p50_ms'], 1)} / {_fmt(r['stages'][k]['p99_ms'], 1)}"
+                    for k in ("to_saved", "saved_to_started", "started_to_done")]
+                 for r in e["rows"]]))
+            out.append("")
     if "logstore" in s:
         out += ["**Log store ingest** (embedded MongoDB, one client):", ""]
         out.append(_table(["batch size", "documents", "docs/s"],

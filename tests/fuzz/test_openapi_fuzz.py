@@ -14,19 +14,18 @@ from __future__ import annotations
 import os
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-)
 
 from omniflow.settings import Settings
 
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")
+not_a_server_error = schemathesis.checks.not_a_server_error
+openapi_checks = pytest.importorskip("schemathesis.specs.openapi.checks")
+
 MAX_EXAMPLES = int(os.environ.get("OMNIFLOW_FUZZ_EXAMPLES", "25"))
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, openapi_checks.content_type_conformance,
+          openapi_checks.response_schema_conformance]
 PROBLEM = "application/problem+json"
 
 

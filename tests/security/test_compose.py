@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
+
+yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 STORES = {"postgres", "redis", "mongo"}
