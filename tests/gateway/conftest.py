@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import pytest
 
@@ -62,3 +63,18 @@ def assert_problem(response: httpx.Response, status: int, *fields: str) -> dict:
             assert field in named, (field, body["errors"])
         assert all(error["reason"] for error in body["errors"])
     return body
+
+
+async def retire(pg: asyncpg.Pool, owner_ids: list[int]) -> None:
+    """Cancels these users' reports that no worker has started, and unpublished jobs.
+
+    Load tests submit hundreds of real reports; left alone, they would keep the stack's
+    workers busy long after the test and slow down every later test on the same stack.
+    """
+    async with pg.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE published_at IS NULL AND report_id IN "
+            "(SELECT id FROM reports WHERE owner_id = ANY($1))", owner_ids)
+        await conn.execute(
+            "UPDATE reports SET status = 'CANCELLED', finished_at = now(), updated_at = now() "
+            "WHERE owner_id = ANY($1) AND status = 'PENDING'", owner_ids)

@@ -15,7 +15,7 @@ import pytest
 
 from omniflow.launcher import Stack
 from omniflow.settings import Settings
-from tests.gateway.conftest import User, new_user
+from tests.gateway.conftest import User, new_user, retire
 from tests.gateway.test_body_limit import gateway_process
 
 BODY = {"type": "user_activity", "params": {"days": 3}}
@@ -66,6 +66,7 @@ async def test_reports_accepted_while_redis_is_down_are_published_once(
 
     entries = await redis.xrange(settings.jobs_stream)
     per_report = collections.Counter(fields["report_id"] for _, fields in entries)
+    await retire(pg, [user.id])
     assert {str(i): per_report[str(i)] for i in accepted} == {str(i): 1 for i in accepted}
 
 
@@ -105,6 +106,7 @@ async def test_killed_database_connections_never_surface_as_5xx(
         finally:
             stop.set()
             await task
+            await retire(pg, [user.id for user in users])
 
     statuses = collections.Counter(s for result in results for s in result)
     assert kills > 0, "the test killed no connection"

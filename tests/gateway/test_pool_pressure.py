@@ -14,12 +14,13 @@ import httpx
 
 from omniflow.gateway.app import create_app
 from omniflow.settings import Settings
+from tests.gateway.conftest import retire
 from tests.helpers import bearer, signup_and_login
 
 DURATION_S = 15
 
 
-async def test_small_recycled_pool_never_answers_5xx(settings: Settings) -> None:
+async def test_small_recycled_pool_never_answers_5xx(settings: Settings, pg) -> None:
     tight = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 2,
                                         "db_conn_max_lifetime_s": 0.2,
                                         "max_unfinished_reports": 1_000_000})
@@ -42,7 +43,11 @@ async def test_small_recycled_pool_never_answers_5xx(settings: Settings) -> None
                 page = await client.get("/reports?limit=3", headers=bearer(token))
                 statuses[page.status_code] += 1
 
-        await asyncio.gather(*(user() for _ in range(16)))
+        try:
+            await asyncio.gather(*(user() for _ in range(16)))
+        finally:
+            me = await client.get("/auth/me", headers=bearer(token))
+            await retire(pg, [me.json()["id"]])
 
     assert statuses[202] > 100
     assert set(statuses) <= {200, 202}, statuses
