@@ -23,8 +23,9 @@ me = labkit.new_learner()
 # %% [markdown]
 # ## 1. A batch, and how to measure it
 #
-# One measurement: submit a batch of `BATCH` reports at once, wait for all of them, and read
-# their timestamps. Throughput is the number of reports divided by the time from the first
+# One measurement: a short warm-up (a worker that has just started pays once to start its CPU
+# process, which would distort the first numbers), then a batch of `BATCH` reports submitted at
+# once; we wait for all of them and read their timestamps. Throughput is the number of reports divided by the time from the first
 # submit to the last finish. The batch is the same every time (same types, same seeds), so
 # the only thing that changes between measurements is the number of workers.
 
@@ -42,6 +43,13 @@ def run_batch():
     """Submits BATCH reports, waits for all, returns them finished."""
     submitted = [me.submit("user_activity", days=7, top=3, seed=n) for n in range(BATCH)]
     return [me.wait_for_status(r["id"], "DONE", timeout=120) for r in submitted]
+
+
+def warm_up():
+    """A few small jobs first: a worker that just started pays once to start its CPU process."""
+    warm = [me.submit("user_activity", days=1, top=1, seed=100 + n) for n in range(4)]
+    for r in warm:
+        me.wait_for_status(r["id"], "DONE", timeout=60)
 
 
 def measure(reports):
@@ -66,6 +74,7 @@ stack.stop("worker-2")
 labkit.wait_until(lambda: "worker-2" not in labkit.live_workers(), what="worker-2 to leave")
 print("live workers:", labkit.live_workers())
 
+warm_up()
 one = measure(run_batch())
 print("all done, by one worker:", one["workers"] == ["worker-1"])
 
@@ -79,6 +88,7 @@ stack.start("worker-2")
 labkit.wait_until(lambda: "worker-2" in labkit.live_workers(), what="worker-2's heartbeat")
 print("live workers:", labkit.live_workers())
 
+warm_up()
 two = measure(run_batch())
 print("shared between the two:", two["workers"] == ["worker-1", "worker-2"])
 
@@ -94,6 +104,7 @@ labkit.wait_until(lambda: {"lab-3", "lab-4"} <= set(labkit.live_workers()),
                   what="the new workers' heartbeats")
 print("live workers:", labkit.live_workers())
 
+warm_up()
 four = measure(run_batch())
 print("more than one took part:", len(four["workers"]) > 1)
 
@@ -114,6 +125,7 @@ labkit.table([
 ])
 print("workers that took part with four:", four["workers"])
 print("CPU cores on this machine:", os.cpu_count())
+print("load average (1, 5, 15 min):", [round(x, 1) for x in os.getloadavg()])
 
 # %% [markdown]
 # ## 6. The throughput chart
@@ -145,6 +157,10 @@ show(chart)
 
 # %% [markdown]
 # ## 7. Where is the bottleneck?
+#
+# First, look at the load average printed above. If it is well above the number of cores,
+# other programs compete for the CPU and your numbers say more about them than about the
+# workers: measure again on a quiet machine.
 #
 # Going from one worker to two should help: each job *waits* most of its time (its `io`
 # steps), and a second worker brings a second process for the `cpu` step (`OMNIFLOW_CPU_POOL_SIZE`

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from omniflow.prs import Command, Refused, extract, parse, run, vet
 from omniflow.prs._check import check_file
 from omniflow.prs._commands import DEPTH_VARIABLE

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import omniflow.prs
 import pytest
+
+import omniflow.prs
 from omniflow.prs import check_structure, parse
 
 GOOD = """\
