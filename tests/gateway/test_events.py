@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from omniflow.gateway.listener import APPLICATION_NAME
+from omniflow.gateway.listener import APPLICATION_NAME, QUEUE_SIZE, Event, Subscriber
 from omniflow.settings import Settings
 from tests.gateway.conftest import User, assert_problem
 from tests.gateway.test_reports import park
@@ -113,3 +113,14 @@ async def test_stream_resyncs_and_resumes_after_the_listener_is_killed(pg, setti
         await stream.wait_for(report_id, "PENDING")
 
     assert killed >= 1
+
+
+def test_a_slow_subscriber_loses_the_oldest_events_and_is_told() -> None:
+    sub = Subscriber(owner_id=1)
+
+    for n in range(QUEUE_SIZE + 44):
+        sub.offer(Event(kind="report", data=str(n)))
+
+    assert sub.dropped == 44
+    assert sub.queue.qsize() == QUEUE_SIZE
+    assert sub.queue.get_nowait().data == "44"

@@ -214,3 +214,20 @@ async def test_unfinished_limit_is_429_with_a_reason(http, pg, settings: Setting
     accepted = await http.post("/reports", headers=user.headers,
                                json={"type": "user_activity", "params": {}})
     assert accepted.status_code == 202
+
+
+async def test_trace_id_travels_into_the_job(http, pg, redis, settings: Settings,
+                                             alice: User) -> None:
+    response = await http.post("/reports", headers={**alice.headers, "X-Trace-Id": "follow-me-1"},
+                               json={"type": "user_activity", "params": {}})
+    report_id = response.json()["id"]
+
+    async with asyncio.timeout(20):
+        while not await pg.fetchval("SELECT queued_at FROM reports WHERE id = $1",
+                                    uuid.UUID(report_id)):
+            await asyncio.sleep(0.2)
+    entries = await redis.xrevrange(settings.jobs_stream, count=2000)
+
+    job = next(fields for _, fields in entries if fields["report_id"] == report_id)
+    assert job["trace_id"] == "follow-me-1"
+    assert job["job_id"] == f"{report_id}:1"
