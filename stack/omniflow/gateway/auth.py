@@ -100,7 +100,8 @@ async def signup(body: Credentials, res: Res) -> UserOut:
     async def insert(conn: asyncpg.Connection) -> asyncpg.Record | None:
         return await conn.fetchrow(queries.INSERT_USER, body.email, password_hash, "learner")
 
-    row = await database.run(res.pool, insert, name="signup")
+    # Not repeated once sent: a sign-up that went through would come back as "email taken".
+    row = await database.run(res.pool, insert, repeatable=False, name="signup")
     if row is None:
         raise ProblemError(409, "an account with this email already exists",
                            kind="email-taken")
