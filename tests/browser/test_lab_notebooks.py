@@ -54,8 +54,9 @@ async def test_monitor_notebook_streams_into_the_browser(page: Page, lab: Lab,
     await chart.scroll_into_view_if_needed()
     await page.screenshot(path=artifacts / "monitor-notebook.png")
 
-    await expect(page.get_by_text("Correct: at least the whole batch reached DONE")).to_be_visible(
-        timeout=90_000)
+    checked = page.locator(".jp-OutputArea-output",
+                           has_text="Correct: at least the whole batch reached DONE")
+    await expect(checked).to_be_visible(timeout=90_000)
     done = await page.evaluate(COLUMN_JS, ["omniflow-status", "DONE"])
     assert done[-1] - done[0] >= 8, "the notebook's batch shows in the browser's data too"
     assert await points(page) >= 10

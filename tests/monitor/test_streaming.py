@@ -80,7 +80,7 @@ async def test_duration_ends_the_stream_by_itself(settings: Settings,
     await asyncio.wait_for(monitor.wait(), 10)
 
     assert not monitor.running
-    assert 3 <= monitor.updates - 1 <= 6
+    assert 2 <= monitor.updates - 1 <= 6
     assert monitor.status.value.startswith("Stopped after")
 
 
