@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Page
 
@@ -30,19 +31,16 @@ def monitor_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "omniflow.monitor", "--port", str(port), "--interval", "0.5"],
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 30
+        # Only the port is probed: each page load opens a session, with its own admin poller.
+        deadline = time.monotonic() + 90
         while True:
             assert process.poll() is None, "the monitor server exited early"
-            try:
-                if httpx.get(url, timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the monitor server did not answer"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < deadline, "the monitor server did not start listening"
             time.sleep(0.3)
-        yield url
+        yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()
         process.wait(timeout=15)

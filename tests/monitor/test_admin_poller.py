@@ -65,3 +65,14 @@ async def test_an_unreachable_gateway_raises_a_readable_error() -> None:
             await offline.poll()
     finally:
         await offline.aclose()
+
+
+async def test_pollers_in_one_process_share_the_admin_token(settings: Settings) -> None:
+    first, second = AdminPoller(settings.gateway_url), AdminPoller(settings.gateway_url)
+    try:
+        await first.poll()
+        await second.poll()
+        assert second.api.token == first.api.token
+    finally:
+        await first.aclose()
+        await second.aclose()

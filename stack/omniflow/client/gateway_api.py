@@ -9,6 +9,7 @@ The bearer token from the last successful login is sent with every later request
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -35,6 +36,7 @@ class GatewayApi:
         self.base_url = (base_url or get_settings().gateway_url).rstrip("/")
         self.email: str | None = None
         self._token: str | None = None
+        self.token_expires_at = 0.0
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout_s,
@@ -44,6 +46,11 @@ class GatewayApi:
     @property
     def signed_in(self) -> bool:
         return self._token is not None
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token in use, to hand to another client of the same account."""
+        return self._token
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -63,17 +70,21 @@ class GatewayApi:
         answer = await self._call("POST", "/auth/login", action="log in", json=body, auth=False)
 
         self._token = str(answer["access_token"])
+        self.token_expires_at = time.time() + float(answer.get("expires_in") or 0)
         self.email = email
         log.info("logged in as %s", email)
 
-    def use_token(self, token: str, *, email: str | None = None) -> None:
+    def use_token(self, token: str, *, email: str | None = None,
+                  expires_at: float = 0.0) -> None:
         """Sends ``token`` from now on, e.g. one obtained with ``curl`` in an earlier lesson."""
         self._token = token
+        self.token_expires_at = expires_at
         self.email = email
 
     def logout(self) -> None:
         """Forgets the token; the next request that needs one will be refused."""
         self._token = None
+        self.token_expires_at = 0.0
         self.email = None
 
     async def submit_report(self, report_type: str, params: dict[str, Any], *,

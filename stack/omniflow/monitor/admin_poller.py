@@ -3,8 +3,11 @@
 The admin panel is a client of the API like any other: it logs in with the admin account
 (seeded when the gateway starts) and reads ``/admin/broker`` (backlog, workers, latency) and
 ``/admin/stats/status`` (reports per status) on every poll, both at once. The per-minute
-throughput comes from a heavier database query, so it is read only every few polls. An expired
-token is replaced by logging in again.
+throughput comes from a heavier database query, so it is read only every few polls.
+
+Logins are rate-limited per address and email, and hashing a password is slow on purpose, so
+pollers in one process share the admin token while it is valid: re-running a notebook cell that
+makes a new monitor does not log in again. A refused token is replaced by a fresh login.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from omniflow.settings import get_settings
 log = logging.getLogger("omniflow.monitor")
 
 THROUGHPUT_EVERY_S = 10.0
+TOKEN_MARGIN_S = 60.0
+
+# (gateway URL, email) -> (token, expiry time); shared by every poller of this process.
+_tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
 
 class AdminPoller:
@@ -49,14 +56,14 @@ class AdminPoller:
     async def poll(self) -> MonitorSnapshot:
         """Reads everything once; raises ``ApiError`` when the gateway cannot answer."""
         if not self.api.signed_in:
-            await self._log_in()
+            await self._log_in(reuse=True)
         try:
             broker, statuses = await self._read_both()
         except ApiError as exc:
             if exc.status != 401:
                 raise
             log.info("the admin token was refused; logging in again")
-            await self._log_in()
+            await self._log_in(reuse=False)
             broker, statuses = await self._read_both()
         at = time.time()
         await self._maybe_read_throughput(at)
@@ -83,8 +90,15 @@ class AdminPoller:
             finished_last_minute=self._throughput,
         )
 
-    async def _log_in(self) -> None:
+    async def _log_in(self, *, reuse: bool) -> None:
+        key = (self.api.base_url, self._email)
+        cached = _tokens.get(key)
+        if reuse and cached is not None and cached[1] - TOKEN_MARGIN_S > time.time():
+            self.api.use_token(cached[0], email=self._email, expires_at=cached[1])
+            return
         await self.api.login(self._email, self._password)
+        if self.api.token is not None:
+            _tokens[key] = (self.api.token, self.api.token_expires_at)
 
     async def _read_both(self) -> tuple[dict[str, Any], dict[str, Any]]:
         broker, statuses = await asyncio.gather(
