@@ -111,10 +111,12 @@ class Verdict:
     lost: list[str]
     duplicated: dict[str, str]
     outcomes: dict[str, int]
+    lost_why: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
-        return (f"accepted {self.accepted}, completed {self.completed}, lost {len(self.lost)}, "
+        text = (f"accepted {self.accepted}, completed {self.completed}, lost {len(self.lost)}, "
                 f"duplicated {len(self.duplicated)}; submit outcomes {self.outcomes}")
+        return text + "".join(f"\n  lost: {n} x {why}" for why, n in self.lost_why.items())
 
 
 async def wait_finished(pg: asyncpg.Pool, ids: list[str], timeout_s: float) -> None:
@@ -135,9 +137,15 @@ async def judge(pg: asyncpg.Pool, mongo: AsyncMongoClient, settings: Settings,
     """Lost = accepted but not DONE; duplicated = two execution documents, two DONE events
     or a status that went backwards (checked over every report of the test's users)."""
     rows = await pg.fetch(
-        "SELECT id::text, status FROM reports WHERE owner_id = ANY($1::bigint[])", owners)
+        "SELECT id::text, status, attempts, failure_reason FROM reports "
+        "WHERE owner_id = ANY($1::bigint[])", owners)
     status = {r["id"]: r["status"] for r in rows}
     lost = [rid for rid in load.accepted if status.get(rid) != "DONE"]
+    why: Counter[str] = Counter()
+    for r in rows:
+        if r["id"] in set(lost):
+            reason = (r["failure_reason"] or "")[:90]
+            why[f"{r['status']} after {r['attempts']} attempt(s) {reason}".strip()] += 1
 
     db = mongo[settings.mongo_db]
     everyone = list(status)
@@ -159,7 +167,8 @@ async def judge(pg: asyncpg.Pool, mongo: AsyncMongoClient, settings: Settings,
     for rid, (before, after) in watch.backwards.items():
         duplicated[rid] = f"status went back from {before} to {after}"
     completed = sum(1 for rid in load.accepted if status.get(rid) == "DONE")
-    return Verdict(len(load.accepted), completed, lost, duplicated, dict(load.outcomes))
+    return Verdict(len(load.accepted), completed, lost, duplicated, dict(load.outcomes),
+                   dict(why))
 
 
 # Faults: each one is a blocking launcher call, run in a thread.
