@@ -86,3 +86,15 @@ def test_start_refuses_to_take_over_an_existing_branch(repo: Path) -> None:
 def test_draft_needs_a_feature_branch(repo: Path) -> None:
     with pytest.raises(StartError, match="feature/"):
         draft(repo, tests=False)
+
+
+def test_a_refresh_without_tests_keeps_the_result_pasted_earlier(repo: Path) -> None:
+    path = start(repo, "03", tests=False)
+    text = path.read_text()
+    begin = text.index("<!-- begin tests -->\n") + len("<!-- begin tests -->\n")
+    end = text.index("<!-- end tests -->")
+    path.write_text(text[:begin] + "```text\n15 passed in 2.79s\n```\n" + text[end:])
+
+    draft(repo, tests=False)
+
+    assert "15 passed in 2.79s" in path.read_text()

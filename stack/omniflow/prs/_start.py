@@ -96,16 +96,17 @@ def draft(root: Path, *, base: str = "main", tests: bool = True) -> Path:
     chosen = lesson(root, match["number"]) if match else None
     path = root / "prs" / "drafts" / f"{branch}.md"
 
-    slots = {
-        "commits": _commits(root, base),
-        "commands": _commands_block(chosen),
-        "tests": _test_block(root, chosen) if tests else "_Tests not run yet: run "
-                 "`python -m omniflow.prs draft` to paste their result here._\n",
-    }  # fmt: skip
+    slots = {"commits": _commits(root, base), "commands": _commands_block(chosen)}
     if path.exists():
         text = path.read_text(encoding="utf-8")
     else:
         text = _from_template(root, branch, chosen, path)
+    if tests:
+        slots["tests"] = _test_block(root, chosen)
+    elif not path.exists():
+        # A refresh without tests keeps the result pasted earlier.
+        slots["tests"] = ("_Tests not run yet: run `python -m omniflow.prs draft` to paste "
+                          "their result here._\n")
     text = _fill_slots(text, slots)
     text = re.sub(r"(?m)^Branch:.*$", f"Branch: `{branch}`", text, count=1)
 
