@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Notebooks under nbval: compare outputs, except what is volatile (see notebooks/sanitize.cfg).
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test test-fast up down status logs install browser bench lint clean help
+.PHONY: lab test test-fast up down status logs install browser bench lint clean help lesson check-prs
 
 help:
 	@sed -n '2,4p' Makefile
@@ -40,6 +40,14 @@ test-fast: $(STAMP)
 # Debian's Chromium for the real-browser tests (a test tool's own browser download fails here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+# Run one lesson's notebook under nbval against the running stack: make lesson N=03
+lesson: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL) notebooks/$(N)-*.ipynb
+
+# Validate the PR write-ups and run their test commands against the running stack.
+check-prs: $(STAMP)
+	$(BIN)/python -m omniflow.prs check
 
 up: $(STAMP)
 	$(BIN)/omniflow up
