@@ -41,7 +41,7 @@ schema = schemathesis.openapi.from_url(
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=MAX_EXAMPLES, deadline=None,
+@hypothesis_settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
                      suppress_health_check=list(HealthCheck))
 def test_gateway_answers_generated_requests_as_documented(case, learner_headers) -> None:
     response = case.call(headers=learner_headers, timeout=30)
