@@ -62,6 +62,7 @@ logs:
 	$(BIN)/omniflow logs
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab,test,bench]'
 	$(BIN)/omniflow run --isolated -- $(BIN)/python -m benchmarks
 
 lint: $(STAMP)
