@@ -73,12 +73,27 @@ async def run(
         try:
             async with pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
                 sent = True
-                return await (operation if attempt == 1 else retry or operation)(conn)
+                try:
+                    return await (operation if attempt == 1 else retry or operation)(conn)
+                except CONNECTION_ERRORS:
+                    # Never hand this connection back to the pool as if it were healthy: a
+                    # backend terminated while idle leaves the driver mid-way through an error
+                    # ("another operation is in progress") until the socket's end is read,
+                    # and the pool, which is last in, first out, would give exactly this
+                    # connection to the retry. Terminated, the pool opens a fresh one.
+                    conn.terminate()
+                    raise
         except CONNECTION_ERRORS as exc:
-            if attempt == 2 or (sent and not repeatable):
-                log.error("%s failed, the database looks down: %s: %s", name,
+            if sent and not repeatable:
+                log.error("%s lost its connection after it was sent; not repeating it, since "
+                          "it may have gone through: %s: %s", name, type(exc).__name__, exc)
+                raise DatabaseUnavailable() from exc
+            if attempt == 2:
+                what = "lost its connection" if sent else "could not get a connection"
+                log.error("%s %s again on the retry: %s: %s", name, what,
                           type(exc).__name__, exc)
                 raise DatabaseUnavailable() from exc
-            log.warning("%s lost its connection (%s: %s); retrying once", name,
+            what = "lost its connection" if sent else "could not get a connection"
+            log.warning("%s %s (%s: %s); retrying once on a fresh connection", name, what,
                         type(exc).__name__, exc)
     raise AssertionError("unreachable")

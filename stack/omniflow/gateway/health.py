@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from omniflow.gateway import database
 from omniflow.gateway.auth import Res
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -58,7 +59,11 @@ async def live() -> Live:
 async def ready(res: Res) -> Response:
     async def postgres() -> None:
         async with res.pool.acquire(timeout=CHECK_TIMEOUT_S) as conn:
-            await conn.fetchval("SELECT 1")
+            try:
+                await conn.fetchval("SELECT 1")
+            except database.CONNECTION_ERRORS:
+                conn.terminate()  # A broken connection must not go back to the pool.
+                raise
 
     names = ("postgres", "redis", "mongo")
     results = await asyncio.gather(
