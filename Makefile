@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Notebooks under nbval: compare outputs, except what is volatile (see notebooks/sanitize.cfg).
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test test-fast up down status logs install browser bench lint clean help lesson check-prs
+.PHONY: lab test test-fast up down status logs install browser bench lint clean help lesson check-prs audit faults-long bench-quick
 
 help:
 	@sed -n '2,4p' Makefile
@@ -64,6 +64,20 @@ logs:
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lab,test,bench]'
 	$(BIN)/omniflow run --isolated -- $(BIN)/python -m benchmarks
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab,test,bench]'
+	$(BIN)/omniflow run --isolated -- $(BIN)/python -m benchmarks --quick
+
+# The long fault profile: minutes of sustained load with repeated kills and restarts.
+faults-long: $(STAMP)
+	OMNIFLOW_FAULT_PROFILE=long $(BIN)/omniflow run --isolated -- \
+		$(BIN)/python -m pytest tests/faults -m slow $(PYTEST_ARGS)
+
+# Audit the installed dependencies (needs the advisory database over the network).
+audit: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-audit
+	PYTHON=$(BIN)/python .ci/audit
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check stack tests benchmarks

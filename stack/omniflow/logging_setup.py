@@ -14,7 +14,7 @@ import sys
 
 class _TraceFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        trace = getattr(record, "trace_id", None)
+        trace = getattr(record, "trace_id", None) or getattr(record, "request_trace_id", None)
         record.trace = f" trace={trace}" if trace else ""
         return True
 

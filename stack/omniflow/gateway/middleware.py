@@ -45,9 +45,9 @@ def install_trace_logging() -> None:
         return
 
     def make_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        # Under its own name: a ``trace_id`` given as ``extra=`` must still be allowed.
         record = factory(*args, **kwargs)
-        if not hasattr(record, "trace_id"):
-            record.trace_id = _current_trace.get()
+        record.request_trace_id = _current_trace.get()
         return record
 
     make_record.omniflow_trace = True  # type: ignore[attr-defined]
