@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
+import yaml
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 STORES = {"postgres", "redis", "mongo"}
