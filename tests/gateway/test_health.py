@@ -45,3 +45,15 @@ async def test_openapi_document_describes_problems_and_examples(
     assert "application/problem+json" in submit["responses"]["422"]["content"]
     assert "/auth/login" in spec["paths"]
     assert "/admin/dead-letters/{entry_id}/requeue" in spec["paths"]
+
+
+async def test_docs_page_says_it_needs_the_internet_when_its_script_cannot_load(http) -> None:
+    # Swagger UI comes from a CDN (no local copy is installed); offline, the page must say so
+    # and point at the OpenAPI document, which the gateway serves itself.
+    page = await http.get("/docs")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert 'typeof SwaggerUIBundle === "undefined"' in page.text
+    assert "needs the internet" in page.text and 'href="/openapi.json"' in page.text
+    assert (await http.get("/docs/oauth2-redirect")).status_code == 200
+    assert (await http.get("/openapi.json")).status_code == 200

@@ -57,10 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        docs_url=None,  # openapi.install_docs serves /docs, with an offline message.
         lifespan=_lifespan(settings),
     )
     install_handlers(app)
     openapi.install(app)
+    openapi.install_docs(app)
     for module in (auth, reports, events, admin, health):
         app.include_router(module.router)
     # The last middleware added runs first: the context wraps the body limit.
