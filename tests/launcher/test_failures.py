@@ -12,6 +12,7 @@ import time
 
 import psutil
 import pytest
+
 from omniflow.launcher.binaries import postgres_bin_dir
 from omniflow.launcher.errors import StackError
 from omniflow.launcher.ports import port_is_free

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from omniflow.launcher import Stack
 from omniflow.launcher.ports import port_is_free
 

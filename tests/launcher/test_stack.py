@@ -19,6 +19,7 @@ import psycopg
 import pymongo
 import pytest
 import redis
+
 from omniflow.launcher.ports import port_is_free
 
 from .helpers import Env, discard, new_env, omniflow, stack_of

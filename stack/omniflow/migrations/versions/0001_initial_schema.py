@@ -30,8 +30,8 @@ def upgrade() -> None:
             owner_id        bigint NOT NULL REFERENCES users (id),
             type            text NOT NULL,
             params          jsonb NOT NULL,
-            status          text NOT NULL DEFAULT 'PENDING'
-                            CHECK (status IN ('PENDING', 'PROCESSING', 'DONE', 'FAILED', 'CANCELLED')),
+            status          text NOT NULL DEFAULT 'PENDING' CHECK (status IN (
+                                'PENDING', 'PROCESSING', 'DONE', 'FAILED', 'CANCELLED')),
             generation      integer NOT NULL DEFAULT 1,
             attempts        integer NOT NULL DEFAULT 0,
             progress        smallint NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
