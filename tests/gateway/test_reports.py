@@ -84,6 +84,43 @@ async def test_list_pages_newest_first_and_filters_by_status(http, pg, alice: Us
     assert [r["id"] for r in cancelled["items"]] == [ids[0]]
 
 
+async def test_a_repeated_filter_matches_any_of_its_values(http, pg, alice: User) -> None:
+    [done] = await park(pg, alice.id, status="DONE")
+    [failed] = await park(pg, alice.id, status="FAILED")
+    await park(pg, alice.id, status="PENDING")
+    await pg.execute("UPDATE reports SET type = 'sales_summary' WHERE id = $1",
+                     uuid.UUID(failed))
+
+    both = (await http.get("/reports?status=DONE&status=FAILED", headers=alice.headers))
+    first = (await http.get("/reports?status=FAILED&status=DONE&limit=1",
+                            headers=alice.headers)).json()
+    second = (await http.get(f"/reports?status=FAILED&status=DONE&limit=1"
+                             f"&cursor={first['next_cursor']}", headers=alice.headers)).json()
+    by_type = (await http.get("/reports?type=sales_summary&type=inventory_snapshot",
+                              headers=alice.headers)).json()
+    both_filters = (await http.get("/reports?status=DONE&status=FAILED&type=user_activity",
+                                   headers=alice.headers)).json()
+
+    assert both.status_code == 200, both.text
+    assert [r["id"] for r in both.json()["items"]] == [failed, done]
+    assert [r["id"] for r in first["items"] + second["items"]] == [failed, done]
+    assert second["next_cursor"] is None
+    assert [r["id"] for r in by_type["items"]] == [failed]
+    assert [r["id"] for r in both_filters["items"]] == [done]
+
+
+@pytest.mark.parametrize("path", ["/reports", "/admin/reports"])
+async def test_an_unknown_type_filter_is_422_naming_the_field(http, alice: User, admin: User,
+                                                              path: str) -> None:
+    who = admin if path.startswith("/admin") else alice
+    for query in ("type=nope", "type=user_activity&type=nope"):
+        response = await http.get(f"{path}?{query}", headers=who.headers)
+        body = assert_problem(response, 422, "query.type")
+        assert "user_activity" in body["errors"][0]["reason"]
+    status = await http.get(f"{path}?status=DONE&status=LOST", headers=who.headers)
+    assert_problem(status, 422, "query.status")
+
+
 async def test_cancel_a_pending_report_once(http, pg, alice: User) -> None:
     [report_id] = await park(pg, alice.id)
 

@@ -29,7 +29,14 @@ from omniflow.gateway.auth import Admin, Res
 from omniflow.gateway.errors import ProblemError
 from omniflow.gateway.openapi import problems
 from omniflow.gateway.reports import Cursor, PageLimit, fetch_page, not_found
-from omniflow.gateway.schemas import ReportOut, ReportPage, json_response, report_from_row
+from omniflow.gateway.schemas import (
+    ReportOut,
+    ReportPage,
+    StatusFilter,
+    TypeFilter,
+    json_response,
+    report_from_row,
+)
 
 log = logging.getLogger("omniflow.gateway.admin")
 
@@ -139,14 +146,14 @@ class DeadLetters(BaseModel):
 async def list_all(
     _: Admin,
     res: Res,
-    status: Annotated[ReportStatus | None, Query(description="Only this status.")] = None,
-    type: Annotated[str | None, Query(max_length=64, description="Only this type.")] = None,
+    status: StatusFilter = None,
+    type: TypeFilter = None,
     owner_id: Annotated[int | None, Query(ge=1, description="Only this user's.")] = None,
     limit: PageLimit = 50,
     cursor: Cursor = None,
 ) -> Any:
     """Pages through all reports, newest first, with optional filters."""
-    return await fetch_page(res, owner_id=owner_id, status=status, report_type=type,
+    return await fetch_page(res, owner_id=owner_id, statuses=status, report_types=type,
                             limit=limit, cursor=cursor)
 
 

@@ -132,6 +132,8 @@ def field_errors(errors: Any, *, prefix: tuple[str, ...] = ()) -> list[dict[str,
         loc = [str(part) for part in (*prefix, *error.get("loc", ()))]
         if loc and loc[0] == "body":
             loc = loc[1:]
+        elif len(loc) == 3 and loc[0] == "query" and loc[2].isdigit():
+            loc = loc[:2]  # A repeatable parameter (``status=…&status=…``) is named as one.
         reason = str(error.get("msg", "is not valid"))
         if error.get("type") == "json_invalid":
             detail = (error.get("ctx") or {}).get("error", "")

@@ -8,6 +8,8 @@ belongs to, so the report and its job are committed together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 REPORT_COLUMNS = (
     "id, owner_id, type, params, status, generation, attempts, progress, failure_reason, "
     "trace_id, idempotency_key, worker, created_at, queued_at, started_at, finished_at, "
@@ -165,12 +167,15 @@ UPDATE_PASSWORD_HASH = "UPDATE users SET password_hash = $2 WHERE id = $1"
 def list_reports(
     *,
     owner_id: int | None,
-    status: str | None,
-    report_type: str | None,
+    statuses: Sequence[str] = (),
+    report_types: Sequence[str] = (),
     after: tuple[object, object] | None,
     limit: int,
 ) -> tuple[str, list[object]]:
     """Builds the page query for the filters in use, newest first, keyset-paginated.
+
+    A report matches when its status is any of ``statuses`` and its type any of
+    ``report_types``; an empty sequence does not filter.
 
     Only the conditions in use appear in the text, so each combination gets its own prepared
     plan that can use the matching index (a catch-all ``$1 IS NULL OR …`` could not).
@@ -185,10 +190,13 @@ def list_reports(
 
     if owner_id is not None:
         add("owner_id = {0}", owner_id)
-    if status is not None:
-        add("status = {0}", status)
-    if report_type is not None:
-        add("type = {0}", report_type)
+    for column, values in (("status", statuses), ("type", report_types)):
+        if not values:
+            continue
+        if len(values) == 1:
+            add(f"{column} = {{0}}", values[0])
+        else:
+            add(f"{column} = ANY({{0}}::text[])", list(values))
     if after is not None:
         add("(created_at, id) < ({0}, {1})", *after)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -29,6 +29,8 @@ from omniflow.gateway.schemas import (
     CreateReport,
     ReportOut,
     ReportPage,
+    StatusFilter,
+    TypeFilter,
     json_response,
     report_from_row,
 )
@@ -149,13 +151,13 @@ def _too_many(unfinished: int, limit: int) -> ProblemError:
 async def list_mine(
     principal: CurrentUser,
     res: Res,
-    status: Annotated[ReportStatus | None, Query(description="Only this status.")] = None,
-    type: Annotated[str | None, Query(max_length=64, description="Only this type.")] = None,
+    status: StatusFilter = None,
+    type: TypeFilter = None,
     limit: PageLimit = 20,
     cursor: Cursor = None,
 ) -> Any:
     """Pages through the caller's reports, newest first."""
-    return await fetch_page(res, owner_id=principal.user_id, status=status, report_type=type,
+    return await fetch_page(res, owner_id=principal.user_id, statuses=status, report_types=type,
                             limit=limit, cursor=cursor)
 
 
@@ -220,12 +222,18 @@ async def retry(report_id: ReportId, principal: CurrentUser, res: Res) -> Any:
     return json_response(report_from_row(row), 202)
 
 
-async def fetch_page(res: Res, *, owner_id: int | None, status: ReportStatus | None,
-                     report_type: str | None, limit: int, cursor: str | None) -> Any:
-    """Runs one keyset-paginated page query; shared with the admin list."""
+async def fetch_page(res: Res, *, owner_id: int | None, statuses: list[ReportStatus] | None,
+                     report_types: list[str] | None, limit: int, cursor: str | None) -> Any:
+    """Runs one keyset-paginated page query; shared with the admin list.
+
+    A repeated filter (``status=DONE&status=FAILED``) matches any of its values.
+    """
     after = decode_cursor(cursor) if cursor else None
-    sql, args = queries.list_reports(owner_id=owner_id, status=status.value if status else None,
-                                     report_type=report_type, after=after, limit=limit + 1)
+    sql, args = queries.list_reports(
+        owner_id=owner_id,
+        statuses=sorted({status.value for status in statuses or ()}),
+        report_types=sorted(set(report_types or ())),
+        after=after, limit=limit + 1)
 
     async def fetch(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         return await conn.fetch(sql, *args)

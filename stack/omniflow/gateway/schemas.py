@@ -11,6 +11,7 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -86,6 +87,20 @@ class Token(BaseModel):
 
 
 REPORT_TYPE_NAMES = tuple(REPORT_TYPES)
+
+# The report types as a closed set, for filters: an unknown type is a 422 naming the field,
+# like an unknown status, rather than an empty page.
+ReportTypeName = Literal[REPORT_TYPE_NAMES]  # type: ignore[valid-type]
+
+StatusFilter = Annotated[
+    list[ReportStatus] | None,
+    Query(description="Only reports in this status; repeat it (`status=DONE&status=FAILED`) "
+          "for reports in any of several."),
+]
+TypeFilter = Annotated[
+    list[ReportTypeName] | None,
+    Query(description="Only reports of this type; repeat it for any of several."),
+]
 
 
 class CreateReport(_Input):
