@@ -43,7 +43,7 @@ async def test_the_retry_runs_on_a_fresh_connection_not_the_broken_one(pool) -> 
     assert seen[0] != seen[1], "the retry reused the connection that had just failed"
 
 
-async def test_a_second_failure_is_503_and_logged_as_what_happened(
+async def test_failing_every_try_is_503_and_logged_as_what_happened(
     pool, caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def operation(conn: asyncpg.Connection) -> None:
@@ -54,6 +54,29 @@ async def test_a_second_failure_is_503_and_logged_as_what_happened(
         await database.run(pool, operation, name="probe")
     messages = [record.getMessage() for record in caplog.records]
     assert not any("looks down" in message for message in messages), messages
-    assert any("again on the retry" in message for message in messages), messages
-    # The pool is healthy again: both broken connections were discarded.
+    assert any(f"on each of {database.ATTEMPTS} tries" in message for message in messages), \
+        messages
+    # The pool is healthy again: every broken connection was discarded.
     assert await pool.fetchval("SELECT 1") == 1
+
+
+async def test_a_connection_the_driver_already_released_is_not_an_error(
+    pool, caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = 0
+
+    async def operation(conn: asyncpg.Connection) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            # The socket closed under the query: the driver's clean-up has released the
+            # connection already, and terminating it through the proxy would raise.
+            await pool.release(conn)
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+        return await conn.fetchval("SELECT 2")
+
+    with caplog.at_level(logging.WARNING, logger="omniflow.gateway.db"):
+        assert await database.run(pool, operation, name="probe") == 2
+    # The log names what happened, not a failure to discard the connection.
+    [warning] = [record.getMessage() for record in caplog.records]
+    assert "ConnectionDoesNotExistError" in warning, warning

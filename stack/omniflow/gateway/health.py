@@ -62,7 +62,7 @@ async def ready(res: Res) -> Response:
             try:
                 await conn.fetchval("SELECT 1")
             except database.CONNECTION_ERRORS:
-                conn.terminate()  # A broken connection must not go back to the pool.
+                database.discard(conn)  # A broken connection must not go back to the pool.
                 raise
 
     names = ("postgres", "redis", "mongo")
