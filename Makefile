@@ -31,7 +31,8 @@ lab: $(STAMP)
 	$(BIN)/python -m omniflow.lab
 
 test: $(STAMP) browser
-	$(BIN)/omniflow run --isolated -- $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
+	$(BIN)/omniflow run --isolated -- \
+		$(BIN)/python -m pytest tests notebooks $(NBVAL) -m "not slow" $(PYTEST_ARGS)
 
 # Unit tests of pure logic only: no stack needed.
 test-fast: $(STAMP)
@@ -71,7 +72,7 @@ bench-quick: $(STAMP)
 
 # The long fault profile: minutes of sustained load with repeated kills and restarts.
 faults-long: $(STAMP)
-	OMNIFLOW_FAULT_PROFILE=long $(BIN)/omniflow run --isolated -- \
+	$(BIN)/omniflow run --isolated -- \
 		$(BIN)/python -m pytest tests/faults -m slow $(PYTEST_ARGS)
 
 # Audit the installed dependencies (needs the advisory database over the network).

@@ -6,14 +6,13 @@ At the end every accepted report must be DONE, with one execution document, at m
 event, and a status that never moved backwards.
 
 The short profile runs in CI (about two minutes). The long profile is longer, kills harder (also
-Valkey itself, with SIGKILL) and repeats every fault; run it with
-``OMNIFLOW_FAULT_PROFILE=long`` (it is also marked ``slow``).
+Valkey itself, with SIGKILL) and repeats every fault; it is marked ``slow``, which ``make test``
+leaves out, and ``make faults-long`` runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,8 +36,6 @@ from tests.faults.scenario import (
     wait_finished,
     watching,
 )
-
-LONG = os.environ.get("OMNIFLOW_FAULT_PROFILE", "short") == "long"
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,6 @@ async def test_faults_under_load_lose_and_duplicate_nothing(
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(not LONG, reason="the long fault profile runs with OMNIFLOW_FAULT_PROFILE=long")
 async def test_long_fault_profile(stack, http, pg, mongo, redis, settings) -> None:
     """Note that this profile kills workers often enough that one report can be caught by three
     kills in a row; the worker counts each such delivery against ``max_deliveries`` and then
