@@ -67,7 +67,7 @@ print("finished:", sorted(report["status"] for report in finished))
 # %% [markdown]
 # ## 2. The truth, store by store
 #
-# Three small readers give you everything the auditor needs. Read them before you write yours.
+# Four small readers give you everything the auditor needs. Read them before you write yours.
 
 # %%
 def execution_docs(report_id):
