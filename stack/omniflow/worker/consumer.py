@@ -25,6 +25,12 @@ log = logging.getLogger("omniflow.worker")
 
 
 class Consumer:
+    """Reads new entries for this worker through the consumer group, as slots free up.
+
+    Reading only as many entries as there are free slots keeps the rest in the stream, where
+    another worker can take them, instead of in this process's memory.
+    """
+
     def __init__(self, redis: aioredis.Redis, settings: Settings, name: str, slots: Slots,
                  dispatcher: Dispatcher) -> None:
         self._redis = redis

@@ -53,6 +53,12 @@ def tick_seconds(claim_idle_ms: int) -> float:
 
 
 class Reclaimer:
+    """Takes over entries that a dead or stuck worker left pending, on a timer of its own.
+
+    The timer matters: recovery must not wait for a new job to arrive. The same loop keeps this
+    worker's own long-running entries from looking idle, so they are never taken from it.
+    """
+
     def __init__(self, redis: aioredis.Redis, settings: Settings, name: str, slots: Slots,
                  dispatcher: Dispatcher) -> None:
         self._redis = redis
