@@ -96,15 +96,23 @@ def probe_stack(cfg: Settings | None = None) -> list[Check]:
     return checks
 
 
-def check_stack(*, need: Iterable[str] | None = None, quiet: bool = False) -> None:
+def check_stack(*, need: Iterable[str] | None = None, quiet: bool = False,
+                wait_s: float = 20.0) -> None:
     """Prints one line per part of the stack; raises ``StackNotUp`` if a needed part is down.
 
-    ``need`` names the parts a lesson uses (default: all of them). The printed lines hold no
-    ports, pids or counts, so they are the same on every machine.
+    ``need`` names the parts a lesson uses (default: all of them). A part that is down is
+    probed again for up to ``wait_s`` seconds, since a store that has just restarted takes a
+    moment to be seen again by the gateway. The printed lines hold no ports, pids or counts, so
+    they are the same on every machine.
     """
-    checks = probe_stack()
-    wanted = set(need) if need is not None else {c.part for c in checks}
-    missing = [c for c in checks if c.part in wanted and not c.ok]
+    deadline = time.monotonic() + wait_s
+    while True:
+        checks = probe_stack()
+        wanted = set(need) if need is not None else {c.part for c in checks}
+        missing = [c for c in checks if c.part in wanted and not c.ok]
+        if not missing or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
     if not quiet:
         for check in checks:
             if check.part not in wanted:

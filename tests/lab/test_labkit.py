@@ -22,7 +22,7 @@ def test_a_stack_that_is_down_says_to_run_make_lab(
     nothing_listens: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(labkit.StackNotUp) as caught:
-        labkit.check_stack()
+        labkit.check_stack(wait_s=0)
 
     message = str(caught.value)
     assert "run `make lab`" in message
@@ -44,7 +44,7 @@ def test_only_the_needed_parts_are_checked(
     nothing_listens: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(labkit.StackNotUp, match="not answering: redis"):
-        labkit.check_stack(need=["redis"])
+        labkit.check_stack(need=["redis"], wait_s=0)
 
     assert capsys.readouterr().out.startswith("redis")
 
