@@ -68,9 +68,9 @@ async def _has_events(logdb, job, kind: str, count: int) -> bool:
     return found == count
 
 
-async def test_a_poison_job_is_dead_lettered_after_max_deliveries(
+async def test_a_poison_job_is_dead_lettered_after_max_attempts(
         pg, redis, logdb, lane, owner, start_worker):
-    worker = await start_worker(lane, max_deliveries=3).ready()
+    worker = await start_worker(lane, max_attempts=3).ready()
     [job] = await helpers.make_reports(pg, owner, 1, params={"poison": True})
     [entry_id] = await helpers.publish(redis, lane, [job])
 
@@ -218,23 +218,58 @@ async def test_no_accepted_report_is_lost_when_a_store_restarts_under_load(
     assert ours.proc.poll() is None, "the worker must ride out the restart, not exit"
 
 
+async def _lose_deliveries(redis, lane, entry_id: str, count: int) -> None:
+    """Delivers ``entry_id`` to ``count`` consumers that die without acknowledging it."""
+    await redis.xreadgroup(lane.consumer_group, "lost-1", {lane.jobs_stream: ">"}, count=1)
+    for n in range(2, count + 1):
+        await redis.xclaim(lane.jobs_stream, lane.consumer_group, f"lost-{n}", 0, [entry_id])
+
+
 async def test_a_job_whose_workers_keep_dying_is_dead_lettered_without_running_again(
         pg, redis, logdb, lane, owner, start_worker):
     [job] = await helpers.make_reports(pg, owner, 1)
     [entry_id] = await helpers.publish(redis, lane, [job])
     # Three deliveries to workers that never acknowledged (they died mid-job).
-    await redis.xreadgroup(lane.consumer_group, "lost-1", {lane.jobs_stream: ">"}, count=1)
-    for name in ("lost-2", "lost-3"):
-        await redis.xclaim(lane.jobs_stream, lane.consumer_group, name, 0, [entry_id])
+    await _lose_deliveries(redis, lane, entry_id, 3)
 
     await start_worker(lane, max_deliveries=3).ready()
 
     row = (await helpers.wait_for(pg, [job], {"FAILED"}, timeout=15))[job.report_id]
     assert row["attempts"] == 0  # the fourth delivery did not run it again
-    assert "no attempt succeeded in 3 deliveries" in row["failure_reason"]
+    assert "delivered 3 times without finishing" in row["failure_reason"]
     await helpers.wait_until(lambda: _no_pending(redis, lane), what="the entry acked")
     [(_, letter)] = await redis.xrange(lane.dead_stream)
     assert (letter["source_id"], letter["deliveries"]) == (entry_id, "4")
+
+
+async def test_workers_dying_under_a_job_do_not_use_up_its_attempts(
+        pg, redis, logdb, lane, owner, start_worker):
+    [job] = await helpers.make_reports(pg, owner, 1)
+    [entry_id] = await helpers.publish(redis, lane, [job])
+    await _lose_deliveries(redis, lane, entry_id, 3)
+
+    await start_worker(lane, max_attempts=3, max_deliveries=10).ready()
+
+    row = (await helpers.wait_for(pg, [job], {"DONE"}, timeout=15))[job.report_id]
+    assert row["attempts"] == 1
+    doc = await logdb.executions.find_one({"_id": job.report_id})
+    assert doc["status"] == "DONE" and doc["deliveries"] == 4
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="the entry acked")
+
+
+async def test_only_failed_attempts_count_towards_max_attempts(
+        pg, redis, logdb, lane, owner, start_worker):
+    [job] = await helpers.make_reports(pg, owner, 1, params={"poison": True})
+    [entry_id] = await helpers.publish(redis, lane, [job])
+    await _lose_deliveries(redis, lane, entry_id, 2)
+
+    await start_worker(lane, max_attempts=3, max_deliveries=10).ready()
+
+    row = (await helpers.wait_for(pg, [job], {"FAILED"}, timeout=20))[job.report_id]
+    assert row["attempts"] == 3 and "3 of 3 attempts failed" in row["failure_reason"]
+    await helpers.wait_until(lambda: _no_pending(redis, lane), what="the entry acked")
+    [(_, letter)] = await redis.xrange(lane.dead_stream)
+    assert letter["deliveries"] == "5"
 
 
 async def test_a_pending_entry_deleted_from_the_stream_is_acked_by_the_reclaim(

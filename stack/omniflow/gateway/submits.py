@@ -6,15 +6,12 @@ NOTIFY triggers make PostgreSQL take a database-wide lock at commit time, held a
 flush, so transactions that notify commit strictly one after another. One transaction per
 submit therefore tops out at a few hundred submits a second, however many connections try.
 
-So submits queue here, and a couple of drain tasks take everything queued so far and write it
-with ONE statement (``queries.SUBMIT_BATCH``): one round trip and one commit for the batch.
-Nothing waits on a timer: a lone submit goes out at once as a batch of one, and batches grow
-only while the database is busy with the previous one, which is exactly when it pays off.
+So submits go through a ``GroupCommit``: everything queued while the previous batch was being
+written goes out as ONE statement (``queries.SUBMIT_BATCH``), one round trip and one commit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from omniflow.batching import GroupCommit
 from omniflow.gateway import database, queries
 
 log = logging.getLogger("omniflow.gateway.submits")
@@ -62,37 +60,13 @@ class SubmitBatcher:
     def __init__(self, pool: asyncpg.Pool, max_unfinished: int) -> None:
         self._pool = pool
         self._limit = max_unfinished
-        self._queue: list[tuple[Submit, asyncio.Future[Outcome]]] = []
-        self._draining = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._batches: GroupCommit[Submit, Outcome] = GroupCommit(
+            self._write, max_batch=MAX_BATCH, parallel=PARALLEL_BATCHES,
+            transient=(database.DatabaseUnavailable, *database.CONNECTION_ERRORS),
+            name="submit")
 
     async def submit(self, item: Submit) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._draining < PARALLEL_BATCHES:
-            self._draining += 1
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
-                try:
-                    outcomes = await self._write([item for item, _ in batch])
-                except Exception as exc:  # Every caller of the batch gets the same error.
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        future.set_result(outcome)
-        finally:
-            self._draining -= 1
+        return await self._batches.submit(item)
 
     async def _write(self, items: list[Submit]) -> list[Outcome]:
         async def second_try(conn: asyncpg.Connection) -> list[Outcome]:

@@ -1,4 +1,4 @@
-"""Writes to the log store: one replace per execution, events in batches.
+"""Writes to the log store: execution documents and events, both in batches.
 
 Both writes are idempotent, because a job can be delivered more than once:
 
@@ -13,7 +13,8 @@ Both writes are idempotent, because a job can be delivered more than once:
 
 Events are buffered and written with one ``insert_many(ordered=False)`` every ~100 ms or every
 ``max_batch`` events: the embedded server takes about 1,300 single inserts per second but 6,000 or
-more when batched.
+more when batched. Execution documents cannot wait that long (a report is DONE only after its
+document is stored), so those written at about the same time share one ``insert_many``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 
 from bson import Int64
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, WriteError
 
+from omniflow.batching import GroupCommit
 from omniflow.logstore.schema import EVENTS, EXECUTIONS
 from omniflow.logstore.truncate import fit_execution
 
@@ -47,11 +49,19 @@ def fence_rank(generation: int, attempt: int) -> Int64:
 
 
 class ExecutionWriter:
-    """Writes one execution document per report, cut to ``max_bytes`` if needed."""
+    """Writes one execution document per report, cut to ``max_bytes`` if needed.
+
+    Documents written at about the same time share one ``insert_many`` (see ``GroupCommit``).
+    """
+
+    MAX_BATCH = 128
 
     def __init__(self, db: AsyncDatabase, max_bytes: int) -> None:
         self._collection = db[EXECUTIONS]
         self._max_bytes = max_bytes
+        self._batches: GroupCommit[dict[str, Any], bool] = GroupCommit(
+            self._write_many, max_batch=self.MAX_BATCH, transient=(ConnectionFailure, OSError),
+            name="execution write")
 
     async def write(self, doc: dict[str, Any]) -> bool:
         """Stores ``doc``; returns False if a newer attempt of the report has written already.
@@ -59,7 +69,39 @@ class ExecutionWriter:
         Note that the document must carry its own ``_id``: with an upsert, MongoDB takes the id
         from the filter, but the embedded server does not, so the id is always stated twice.
         """
-        fitted = await asyncio.to_thread(fit_execution, doc, self._max_bytes)
+        return await self._batches.submit(doc)
+
+    async def _write_many(self, docs: list[dict[str, Any]]) -> list[bool]:
+        # Measuring (and rarely cutting) a document is CPU work: off the event loop, in one hop.
+        fitted = await asyncio.to_thread(self._fit_all, docs)
+        # Most reports are written once: a plain insert is the cheapest way to say so. Only a
+        # redelivery, a takeover or a requeue finds a document and goes on to the fenced replace.
+        try:
+            await self._collection.insert_many(fitted, ordered=False)
+            return [True] * len(docs)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            refused = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+            if refused:
+                raise WriteError(refused[0].get("errmsg", "refused"), refused[0].get("code"),
+                                 refused[0]) from exc
+            existing = {e["index"] for e in errors}
+        return [await self._replace(doc) if n in existing else True
+                for n, doc in enumerate(fitted)]
+
+    async def _replace(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self._collection.replace_one({"_id": doc["_id"], "fence": {"$lte": doc["fence"]}},
+                                               doc, upsert=True)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def _fit_all(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self._fit(doc) for doc in docs]
+
+    def _fit(self, doc: dict[str, Any]) -> dict[str, Any]:
+        fitted = fit_execution(doc, self._max_bytes)
         if fitted is not doc:
             marker = fitted["truncated"]
             log.warning(
@@ -67,21 +109,7 @@ class ExecutionWriter:
                 doc["_id"], marker["original_bytes"], marker["kept_bytes"], marker["rule"],
                 extra={"trace_id": doc.get("trace_id")},
             )
-        rank = fence_rank(doc["generation"], doc["attempt"])
-        fitted = {**fitted, "fence": rank}
-        # Most reports are written once: a plain insert is the cheapest way to say so. Only a
-        # redelivery, a takeover or a requeue finds a document and goes on to the fenced replace.
-        try:
-            await self._collection.insert_one(fitted)
-            return True
-        except DuplicateKeyError:
-            pass
-        try:
-            await self._collection.replace_one({"_id": doc["_id"], "fence": {"$lte": rank}},
-                                               fitted, upsert=True)
-        except DuplicateKeyError:
-            return False
-        return True
+        return {**fitted, "fence": fence_rank(doc["generation"], doc["attempt"])}
 
 
 class EventBuffer:

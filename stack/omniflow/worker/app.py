@@ -99,10 +99,10 @@ async def _serve(settings: Settings, name: str, stop: asyncio.Event) -> None:
         ]
         log.info(
             "worker %s started: stream %s, group %s, concurrency %d, batch %d, cpu pool %d, "
-            "work scale %g, claim idle %d ms, max deliveries %d",
+            "work scale %g, claim idle %d ms, max attempts %d, max deliveries %d",
             name, settings.jobs_stream, settings.consumer_group, settings.worker_concurrency,
             settings.worker_batch, settings.cpu_pool_size, settings.work_scale,
-            settings.claim_idle_ms, settings.max_deliveries,
+            settings.claim_idle_ms, settings.max_attempts, settings.max_deliveries,
         )
 
         # Run until asked to stop, or until a loop dies of an unexpected error.

@@ -11,9 +11,19 @@ The order of effects is what makes a redelivery harmless:
 5. XACK. A worker that dies anywhere before this leaves the entry pending; another worker
    reclaims it and, finding the report DONE, only acknowledges it.
 
+Steps 1, 3, 4 and 5 are each shared by the jobs in flight that reach them at about the same
+time (one statement, one ``insert_many``, one XACK for many entries), which is what lets one
+process keep up with a busy stream; the order of effects within each job is unchanged.
+
 A failed attempt leaves its entry pending (not acknowledged): the reclaim loop delivers it again
-once it has been idle for ``claim_idle_ms``, and Redis counts the deliveries. At
-``max_deliveries`` the job is dead-lettered and the report becomes FAILED.
+once it has been idle for ``claim_idle_ms``. Two limits end the retries, and each dead-letters
+the job and makes the report FAILED:
+
+* ``max_attempts`` attempts that failed with an error, as recorded in the log store. Only these
+  are the job's fault.
+* ``max_deliveries`` deliveries of any kind, as Redis counts them. A worker killed mid-job
+  (a deploy, the OOM killer, a fault drill) costs the job a delivery but not an attempt, so
+  this limit is higher; it exists for the job that kills its worker every time.
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ import asyncpg
 import redis.asyncio as aioredis
 from pymongo.asynchronous.database import AsyncDatabase
 
+from omniflow.batching import GroupCommit
 from omniflow.contracts import Job, ReportStatus, parse_params
 from omniflow.logstore import EVENTS, EventBuffer, ExecutionWriter
 from omniflow.settings import Settings
 from omniflow.worker import lifecycle, records, simulate
 from omniflow.worker.deadletter import DeadLetters
-from omniflow.worker.resilience import persist
+from omniflow.worker.resilience import STORE_ERRORS, persist
 from omniflow.worker.telemetry import Telemetry
 
 log = logging.getLogger("omniflow.worker")
@@ -101,6 +112,9 @@ class Processor:
         self._env = records.environment(name, work_scale=settings.work_scale,
                                         cpu_pool_size=settings.cpu_pool_size)
         self._locks = _KeyedLocks()
+        self._transitions = lifecycle.Transitions(pool, name)
+        self._acks: GroupCommit[str, None] = GroupCommit(
+            self._ack_many, max_batch=256, transient=STORE_ERRORS, name="ack")
 
     async def handle(self, delivery: Delivery) -> None:
         """Processes ``delivery``; store outages are waited out, job failures are recorded."""
@@ -118,7 +132,8 @@ class Processor:
         limit = self._settings.max_deliveries
         if d.deliveries > limit:
             last = await self._last_error(job)
-            reason = f"no attempt succeeded in {limit} deliveries; last error: {last}"
+            reason = (f"delivered {limit} times without finishing (its worker may be dying on "
+                      f"it); last error: {last}")
             await self._give_up(d, job, reason=reason, attempt=None, last_error=None)
             return
         try:
@@ -128,7 +143,7 @@ class Processor:
                                 last_error=None)
             return
 
-        started = await persist("start", lambda: lifecycle.start(self._pool, job, self._name),
+        started = await persist("start", lambda: self._transitions.start(job),
                                 trace_id=job.trace_id)
         if started is None:
             await self._refused(d, job, "start")
@@ -171,7 +186,7 @@ class Processor:
                      job.report_id, attempt, extra=trace)
             return
         done_at = await persist(
-            "finish", lambda: lifecycle.finish(self._pool, job, attempt, finished_at),
+            "finish", lambda: self._transitions.finish(job, attempt, finished_at),
             trace_id=job.trace_id,
         )
         if done_at is None:
@@ -227,14 +242,15 @@ class Processor:
                                        data={"error": message[:records.MAX_ERROR_CHARS],
                                              "delivery": d.deliveries}))
         self._telemetry.count("failed")
-        limit = self._settings.max_deliveries
-        if d.deliveries >= limit:
-            reason = f"failed {d.deliveries} of {limit} deliveries; last error: {message}"
+        limit = self._settings.max_attempts
+        failed = {e["attempt"] for e in await self._earlier_errors(job)} | {attempt}
+        if len(failed) >= limit:
+            reason = f"{len(failed)} of {limit} attempts failed; last error: {message}"
             await self._give_up(d, job, reason=reason, attempt=attempt,
                                 last_error=records.error(attempt, self._name, message, at))
             return
-        log.warning("report %s attempt %d failed (%s); delivery %d of %d, it will be retried",
-                    job.report_id, attempt, message, d.deliveries, limit,
+        log.warning("report %s attempt %d failed (%s); %d of %d attempts failed, it will be "
+                    "retried", job.report_id, attempt, message, len(failed), limit,
                     extra={"trace_id": job.trace_id})
 
     async def _give_up(self, d: Delivery, job: Job, *, reason: str, attempt: int | None,
@@ -316,10 +332,12 @@ class Processor:
             per_entry=True))
 
     async def _ack(self, d: Delivery, job: Job) -> None:
+        await persist("ack", lambda: self._acks.submit(d.entry_id), trace_id=job.trace_id)
+
+    async def _ack_many(self, entry_ids: list[str]) -> list[None]:
         s = self._settings
-        await persist("ack", lambda: self._redis.xack(s.jobs_stream, s.consumer_group,
-                                                      d.entry_id),
-                      trace_id=job.trace_id)
+        await self._redis.xack(s.jobs_stream, s.consumer_group, *entry_ids)
+        return [None] * len(entry_ids)
 
     async def _earlier_errors(self, job: Job) -> list[dict[str, Any]]:
         """The failed attempts of this job recorded so far (possibly by other workers)."""
