@@ -47,7 +47,7 @@ for field in ("database_url", "redis_url", "mongo_url", "gateway_url"):
 
 # %%
 for field in ("jobs_stream", "dead_stream", "consumer_group", "worker_concurrency",
-              "claim_idle_ms", "max_deliveries", "max_unfinished_reports"):
+              "claim_idle_ms", "max_attempts", "max_deliveries", "max_unfinished_reports"):
     print(f"OMNIFLOW_{field.upper():<24} = {getattr(cfg, field)}")
 
 # %% [markdown]

@@ -123,9 +123,11 @@ for row in detail:
     print(f"  held by {row['consumer']}, delivered {row['times_delivered']} times")
 
 # %% [markdown]
-# The delivery count went up to 2. That is how a worker knows a job keeps failing: after
-# `OMNIFLOW_MAX_DELIVERIES` deliveries, it gives up and moves the job to the **dead-letter
-# stream** (lesson 08). Carol finishes the job:
+# The delivery count went up to 2. Redis counts every delivery, whether the consumer before
+# failed the job or died holding it; the workers stop retrying a job after
+# `OMNIFLOW_MAX_DELIVERIES` deliveries (or after `OMNIFLOW_MAX_ATTEMPTS` failed attempts, which
+# they record themselves) and move it to the **dead-letter stream** (lesson 08). Carol finishes
+# the job:
 
 # %%
 r.xack(sandbox, group, *[entry_id for entry_id, _ in claimed])

@@ -126,10 +126,11 @@ labkit.passed("Attempt 1 died with its worker; attempt 2 finished the job.")
 # ## 4. A poison job
 #
 # Some jobs can never succeed: bad input, a bug in the code for one case. Retrying them forever
-# would waste the workers. Redis counts each entry's deliveries; after
-# `OMNIFLOW_MAX_DELIVERIES` (3), the worker gives up: the report becomes `FAILED` with the reason,
-# and the job moves to the **dead-letter stream** `omniflow:jobs:dead`, where a person can look at
-# it. The parameter `poison=True` makes a job fail at its first step, every time.
+# would waste the workers. Each failed attempt is recorded; after `OMNIFLOW_MAX_ATTEMPTS` (3) of
+# them, the worker gives up: the report becomes `FAILED` with the reason, and the job moves to the
+# **dead-letter stream** `omniflow:jobs:dead`, where a person can look at it. (A worker that died
+# mid-job, as in section 3, costs a delivery but not an attempt.) The parameter `poison=True`
+# makes a job fail at its first step, every time.
 
 # %%
 poison = me.submit("user_activity", days=7, top=3, poison=True)
