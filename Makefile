@@ -8,10 +8,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 250
 # Notebooks under nbval: compare outputs, except what is volatile (see notebooks/sanitize.cfg).
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test test-fast up down status logs install browser bench lint clean help lesson check-prs audit faults-long bench-quick
+.PHONY: lab test test-fast up down status logs install browser bench lint clean help lesson check-prs audit faults-long fuzz-long bench-quick
 
 help:
 	@sed -n '2,4p' Makefile
@@ -74,6 +75,10 @@ bench-quick: $(STAMP)
 faults-long: $(STAMP)
 	$(BIN)/omniflow run --isolated -- \
 		$(BIN)/python -m pytest tests/faults -m slow $(PYTEST_ARGS)
+
+fuzz-long: $(STAMP)
+	OMNIFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/omniflow run --isolated -- \
+		$(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
 # Audit the installed dependencies (needs the advisory database over the network).
 audit: $(STAMP)

@@ -116,9 +116,4 @@ async def test_faults_under_load_lose_and_duplicate_nothing(
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 async def test_long_fault_profile(stack, http, pg, mongo, redis, settings) -> None:
-    """Note that this profile kills workers often enough that one report can be caught by three
-    kills in a row; the worker counts each such delivery against ``max_deliveries`` and then
-    fails the report ("no attempt succeeded in 3 deliveries; last error: the worker stopped or
-    was lost mid-job"), which this test counts as lost. Seen in one run of two: 15 of 763
-    accepted reports lost that way (the other run: 1,003 accepted, none lost or duplicated)."""
     await drill(LONG_PROFILE, stack, http, pg, mongo, redis, settings)
