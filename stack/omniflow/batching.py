@@ -83,7 +83,7 @@ class GroupCommit(Generic[T, R]):
             for one in batch:
                 await self._settle([one])
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
 

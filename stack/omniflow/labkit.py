@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import os
 import secrets
 import signal
@@ -537,3 +538,23 @@ def unique_name(prefix: str) -> str:
 def passed(message: str = "Correct!") -> None:
     """What a "check your answer" cell prints once its asserts pass."""
     print(f"\u2714 {message}")
+
+
+class NotAnswered(AssertionError):
+    """A check ran before the answer cell it checks: say so, instead of a bare NameError."""
+
+
+def answered(*names: str) -> None:
+    """The first line of a "check your answer" cell: are the answer's ``names`` defined yet?
+
+    A learner who clears the pre-filled answer and runs the check would otherwise meet a
+    ``NameError`` that does not say what to do. The names are looked up where the calling cell
+    runs (the notebook's namespace).
+    """
+    frame = inspect.currentframe()
+    space = frame.f_back.f_globals if frame and frame.f_back else {}
+    missing = [name for name in names if name not in space]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        raise NotAnswered(f"{listed} not defined yet: write your answer in the \u270f\ufe0f YOUR "
+                          f"ANSWER cell above and run it, then run this check again")

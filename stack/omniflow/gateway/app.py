@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
 
 from omniflow import broker, db
@@ -52,17 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_trace_logging()
 
-    app = FastAPI(
+    # FastAPIOffline is FastAPI with Swagger UI (/docs) and ReDoc (/redoc) served from files in
+    # its package instead of a CDN: the lab's machines may have no internet.
+    app = FastAPIOffline(
         title="OmniFlow gateway",
         version="1.0.0",
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        docs_url=None,  # openapi.install_docs serves /docs, with an offline message.
+        static_url="/docs/static",
         lifespan=_lifespan(settings),
     )
     install_handlers(app)
     openapi.install(app)
-    openapi.install_docs(app)
     for module in (auth, reports, events, admin, health):
         app.include_router(module.router)
     # The last middleware added runs first: the context wraps the body limit.

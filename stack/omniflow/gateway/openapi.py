@@ -6,10 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
 
 from omniflow.gateway.errors import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, Problem
 
@@ -49,49 +46,6 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {PROBLEM_MEDIA_TYPE: {"example": example}},
         }
     return result
-
-
-DOCS_URL = "/docs"
-
-# Swagger UI's script and style come from a CDN: no package in this environment ships them, and
-# the gateway adds no dependency for a documentation page. Offline, the page would stay blank;
-# this makes it say why, and point at the document that needs no internet.
-_OFFLINE_FALLBACK = """
-<script>
-window.addEventListener("load", function () {
-  if (typeof SwaggerUIBundle === "undefined") {
-    document.body.innerHTML =
-      '<div style="font-family: sans-serif; max-width: 40em; margin: 3em auto">' +
-      '<h1>The interactive API documentation needs the internet</h1>' +
-      '<p>Swagger UI is loaded from a CDN, which this browser could not reach. ' +
-      'The OpenAPI document itself is served by the gateway and works offline: ' +
-      '<a href="%(openapi_url)s">%(openapi_url)s</a>.</p></div>';
-  }
-});
-</script>
-"""
-
-
-def install_docs(app: FastAPI) -> None:
-    """Serves Swagger UI at ``/docs``, with a message instead of a blank page when offline.
-
-    Create the app with ``docs_url=None`` so that FastAPI's own page does not shadow this one.
-    """
-    openapi_url = app.openapi_url or "/openapi.json"
-    redirect_url = app.swagger_ui_oauth2_redirect_url or f"{DOCS_URL}/oauth2-redirect"
-
-    async def docs(request: Request) -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url=openapi_url, title=f"{app.title} - Swagger UI",
-                                   oauth2_redirect_url=redirect_url)
-        fallback = _OFFLINE_FALLBACK % {"openapi_url": openapi_url}
-        html = page.body.decode().replace("</body>", fallback + "</body>", 1)
-        return HTMLResponse(html)
-
-    async def oauth2_redirect(request: Request) -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
-
-    app.add_route(DOCS_URL, docs, include_in_schema=False)
-    app.add_route(redirect_url, oauth2_redirect, include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
