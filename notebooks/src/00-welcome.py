@@ -131,6 +131,7 @@ my_report = me.wait_for_status(submitted["id"], "DONE")
 # ### Check your answer
 
 # %%
+labkit.answered("my_report")
 assert my_report["type"] == "inventory_snapshot", "ask for an inventory_snapshot"
 assert my_report["params"]["warehouse"] == "LYON-2", "the warehouse should be LYON-2"
 assert my_report["status"] == "DONE", "wait until the report is DONE"

@@ -9,8 +9,8 @@
 # 4. ask a service whether it is *healthy*, not just *running*.
 #
 # Lesson text: `lessons/01-infrastructure.md`. Parts of this notebook talk to the `omniflow`
-# launcher, so they need the embedded stack (`make lab`); under docker compose, the lesson text
-# gives the matching `docker compose` commands.
+# launcher, so they need the embedded stack (`make lab`); under docker compose, the table in the
+# lesson text gives the matching `docker compose` commands (`ps`, `logs`).
 
 # %%
 from omniflow import labkit
@@ -147,6 +147,7 @@ with pymongo.MongoClient("127.0.0.1", mongo_port, serverSelectionTimeoutMS=3000)
 # ### Check your answer
 
 # %%
+labkit.answered("mongo_port", "mongo_reply")
 assert mongo_port == urlsplit(cfg.mongo_url).port, "that is not the port the services use"
 assert mongo_reply.get("ok") == 1.0, "the ping should answer {'ok': 1.0}"
 labkit.passed("You found the log store from the launcher's status, and it answered.")

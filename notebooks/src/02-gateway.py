@@ -132,7 +132,8 @@ accepted = api.post("/reports", json=request, headers=auth)
 report = accepted.json()
 print(accepted.status_code, report["status"], "| generation", report["generation"],
       "| attempts", report["attempts"])
-print("Location:", accepted.headers["Location"])
+print("Location: /reports/<the new report's id>:",
+      accepted.headers["Location"] == f"/reports/{report['id']}")
 
 # %% [markdown]
 # ### Idempotency: the safe retry
@@ -200,6 +201,7 @@ swapped_field = "params.end_date"
 # ### Check your answer
 
 # %%
+labkit.answered("q1_body", "swapped_field")
 answer = api.post("/reports", json=q1_body, headers=auth)
 assert answer.status_code == 202, f"the gateway refused it: {answer.json().get('errors')}"
 saved = answer.json()

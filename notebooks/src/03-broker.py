@@ -191,6 +191,7 @@ def unacknowledged(r, stream, group):
 # The check builds its own small stream, so it does not depend on anything above.
 
 # %%
+labkit.answered("unacknowledged")
 check = labkit.unique_name("lab:broker-check")
 for n in range(3):
     r.xadd(check, {"n": str(n)})

@@ -159,8 +159,11 @@ print("every declared index is on the server:", not missing)
 
 # %% [markdown]
 # `explain()` asks the server how it would run a query. MongoDB answers with a plan such as
-# `IXSCAN` on `report_id_1_ts_1`; the embedded server answers with its SQLite plan, which reads
-# differently. Try it on both if you can.
+# `IXSCAN` on `report_ts` (an index scan). The embedded server answers with its SQLite plan, and
+# there you will see `SCAN events`: a full scan. That is one of its known gaps — it creates the
+# indexes but its queries do not use them yet (`docs/logstore.md`) — and exactly what `explain()`
+# is for: an index that exists is not yet an index that is used. Under docker compose, with the
+# real MongoDB, the same cell shows the index scan.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -215,6 +218,7 @@ per_type = [
 # %%
 from collections import Counter
 
+labkit.answered("per_type")
 result = {row["_id"]: row["n"] for row in logs.executions.aggregate(per_type)}
 expected = Counter(r["type"] for r in mine)
 assert result == dict(expected), f"expected {dict(expected)}, got {result}"

@@ -115,6 +115,7 @@ def attempt_story(report_id):
 # ### Check your answer
 
 # %%
+labkit.answered("attempt_story")
 labkit.wait_until(lambda: logs.events.count_documents(
     {"report_id": report["id"], "kind": "done"}), what="the done event")
 story = attempt_story(report["id"])
@@ -128,9 +129,10 @@ labkit.passed("Attempt 1 died with its worker; attempt 2 finished the job.")
 # Some jobs can never succeed: bad input, a bug in the code for one case. Retrying them forever
 # would waste the workers. Each failed attempt is recorded; after `OMNIFLOW_MAX_ATTEMPTS` (3) of
 # them, the worker gives up: the report becomes `FAILED` with the reason, and the job moves to the
-# **dead-letter stream** `omniflow:jobs:dead`, where a person can look at it. (A worker that died
-# mid-job, as in section 3, costs a delivery but not an attempt.) The parameter `poison=True`
-# makes a job fail at its first step, every time.
+# **dead-letter stream** `omniflow:jobs:dead`, where a person can look at it. (The worker killed
+# in section 2 cost its job a delivery and an attempt number, but that attempt did not *fail*,
+# so it does not count towards the limit.) The parameter `poison=True` makes a job fail at its
+# first step, every time.
 
 # %%
 poison = me.submit("user_activity", days=7, top=3, poison=True)

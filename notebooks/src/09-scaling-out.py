@@ -188,6 +188,7 @@ def throughput(reports):
 # 10:00:02, so 2 reports per second.
 
 # %%
+labkit.answered("throughput")
 made_up = [
     {"created_at": "2026-01-01T10:00:00+00:00", "finished_at": "2026-01-01T10:00:01+00:00"},
     {"created_at": "2026-01-01T10:00:00.500000+00:00", "finished_at": "2026-01-01T10:00:02+00:00"},

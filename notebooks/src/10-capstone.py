@@ -13,6 +13,9 @@
 #
 # Lesson text: `lessons/10-capstone.md`. Like lessons 08 and 09, this notebook runs two workers
 # of its own (embedded stack only), and its last cell restores the stack.
+#
+# ⚠️ If you stop halfway, or a check fails, run the last cell anyway (or `omniflow up` in a
+# terminal): it starts the stack's own workers again.
 
 # %%
 from omniflow import labkit
@@ -157,6 +160,7 @@ def audit(report):
 # three planted inconsistencies — an auditor that always says "fine" proves nothing.
 
 # %%
+labkit.answered("audit")
 CHECKS = {"finished", "one_execution", "execution_agrees", "one_final_event", "acknowledged",
           "dead_letter_iff_failed"}
 
@@ -211,10 +215,11 @@ labkit.restore_stack()
 for name in ("cap-a", "cap-b"):
     r.xgroup_delconsumer(cfg.jobs_stream, cfg.consumer_group, name)
     r.srem(signals.WORKERS_KEY, name)
+ours = {report["id"] for report in batch}
 for entry_id, fields in r.xrevrange(cfg.dead_stream, count=10_000):
-    if fields.get("report_id") == failed_one["id"]:
+    if fields.get("report_id") in ours:
         admin.request("DELETE", f"/admin/dead-letters/{entry_id}")
-print("our dead letter discarded:", not dead_letters(failed_one["id"]))
+print("our dead letters discarded:", not any(dead_letters(report_id) for report_id in ours))
 
 labkit.check_stack()
 for closable in (me, admin, pg, r):
@@ -224,4 +229,4 @@ logs.client.close()
 # %% [markdown]
 # **Well done.** You have followed reports through every part of the system, broken it on
 # purpose, and proved from the data that it kept its promises. The pull request write-ups in
-# `prs/` show how each lesson was reviewed; `python -m omniflow.prs start NN` starts your own.
+# `prs/` show how each lesson was reviewed; `.venv/bin/omniflow-pr start NN` starts your own.

@@ -120,7 +120,7 @@ def run_lesson_tests(root: Path, chosen: Lesson) -> tuple[str, str]:
     notebook = chosen.notebook.relative_to(root)
     argv = [sys.executable, "-m", "pytest", *NBVAL_ARGS, str(notebook), "-q",
             "-p", "no:cacheprovider"]  # fmt: skip
-    shown = "python -m pytest " + " ".join([*NBVAL_ARGS, str(notebook)])
+    shown = ".venv/bin/python -m pytest " + " ".join([*NBVAL_ARGS, str(notebook)])
     try:
         done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
                               timeout=TEST_TIMEOUT_S, stdin=subprocess.DEVNULL)  # fmt: skip
@@ -168,10 +168,10 @@ def _commits(root: Path, base: str) -> str:
 
 
 def _commands_block(chosen: Lesson | None) -> str:
-    lines = ["omniflow status"]
+    lines = [".venv/bin/omniflow status"]
     if chosen is not None:
         notebook = f"notebooks/{chosen.name}.ipynb"
-        lines.append("python -m pytest " + " ".join([*NBVAL_ARGS, notebook]))
+        lines.append(".venv/bin/python -m pytest " + " ".join([*NBVAL_ARGS, notebook]))
     else:
         lines.append("make test-fast")
     return "```sh\n" + "\n".join(lines) + "\n```\n"
