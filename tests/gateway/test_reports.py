@@ -253,6 +253,23 @@ async def test_unfinished_limit_is_429_with_a_reason(http, pg, settings: Setting
     assert accepted.status_code == 202
 
 
+async def test_the_unfinished_limit_holds_exactly_under_a_burst_of_concurrent_submits(
+        http, pg, settings: Settings) -> None:
+    user = await new_user(http)
+    room = 10
+    await park(pg, user.id, settings.max_unfinished_reports - room, status="PROCESSING")
+
+    answers = await asyncio.gather(*(
+        http.post("/reports", headers=user.headers, json={"type": "user_activity", "params": {}})
+        for _ in range(room * 6)))
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(202) == room and statuses.count(429) == room * 5, statuses
+    unfinished = await pg.fetchval("SELECT count(*) FROM reports WHERE owner_id = $1 AND "
+                                   "status IN ('PENDING', 'PROCESSING')", user.id)
+    assert unfinished <= settings.max_unfinished_reports
+
+
 async def test_trace_id_travels_into_the_job(http, pg, redis, settings: Settings,
                                              alice: User) -> None:
     response = await http.post("/reports", headers={**alice.headers, "X-Trace-Id": "follow-me-1"},

@@ -25,7 +25,8 @@ from omniflow.gateway import database, queries
 log = logging.getLogger("omniflow.gateway.submits")
 
 MAX_BATCH = 256
-PARALLEL_BATCHES = 2
+# Batches written at once, each for its own share of the owners.
+LANES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +61,18 @@ class SubmitBatcher:
     def __init__(self, pool: asyncpg.Pool, max_unfinished: int) -> None:
         self._pool = pool
         self._limit = max_unfinished
-        self._batches: GroupCommit[Submit, Outcome] = GroupCommit(
-            self._write, max_batch=MAX_BATCH, parallel=PARALLEL_BATCHES,
-            transient=(database.DatabaseUnavailable, *database.CONNECTION_ERRORS),
-            name="submit")
+        # One batch at a time per lane, and each owner always in the same lane: two batches in
+        # flight never hold submits of the same owner, so each one's unfinished count already
+        # includes everything that owner had submitted before it (the limit is exact).
+        self._lanes: list[GroupCommit[Submit, Outcome]] = [
+            GroupCommit(self._write, max_batch=MAX_BATCH,
+                        transient=(database.DatabaseUnavailable, *database.CONNECTION_ERRORS),
+                        name="submit")
+            for _ in range(LANES)
+        ]
 
     async def submit(self, item: Submit) -> Outcome:
-        return await self._batches.submit(item)
+        return await self._lanes[item.owner_id % LANES].submit(item)
 
     async def _write(self, items: list[Submit]) -> list[Outcome]:
         async def second_try(conn: asyncpg.Connection) -> list[Outcome]:
