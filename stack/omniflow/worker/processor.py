@@ -22,8 +22,8 @@ the job and makes the report FAILED:
 * ``max_attempts`` attempts that failed with an error, as recorded in the log store. Only these
   are the job's fault.
 * ``max_deliveries`` deliveries of any kind, as Redis counts them. A worker killed mid-job
-  (a deploy, the OOM killer, a fault drill) costs the job a delivery but not an attempt, so
-  this limit is higher; it exists for the job that kills its worker every time.
+  (a deploy, the OOM killer, a fault drill) costs the job a delivery, but its attempt did not
+  *fail*, so this limit is higher; it exists for the job that kills its worker every time.
 """
 
 from __future__ import annotations
