@@ -87,14 +87,15 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
             sent = await open_loop(url, tokens, rate, seconds)
             accepted = {rid: scheduled for scheduled, _, status, rid in sent if rid}
             finished = await _wait_finished(h, list(accepted), timeout_s=120)
-            latencies = [(finished[rid][2] - accepted[rid]) for rid in accepted
+            latencies = [(finished[rid][3] - accepted[rid]) for rid in accepted
                          if rid in finished]
-            # Where the time goes: into the database (HTTP and the gateway), waiting for a
-            # worker (relay, broker, the worker's read), and the worker's own processing.
+            # Where the time goes: into the database (HTTP and the gateway), onto the broker
+            # (the relay), to a worker (the broker and the worker's read), and the work itself.
             stages = {
                 "to_saved": [finished[r][0] - accepted[r] for r in finished],
-                "saved_to_started": [finished[r][1] - finished[r][0] for r in finished],
-                "started_to_done": [finished[r][2] - finished[r][1] for r in finished],
+                "saved_to_queued": [finished[r][1] - finished[r][0] for r in finished],
+                "queued_to_started": [finished[r][2] - finished[r][1] for r in finished],
+                "started_to_done": [finished[r][3] - finished[r][2] for r in finished],
             }
             http = [answered - scheduled for scheduled, answered, _, _ in sent]
             row = {
@@ -118,17 +119,16 @@ async def run_all(h: Harness, quick: bool, echo) -> dict[str, Any]:  # noqa: ANN
 
 
 async def _wait_finished(h: Harness, ids: list[str], timeout_s: float,
-                         ) -> dict[str, tuple[float, float, float]]:
-    """(created, started, finished) epoch seconds of each DONE report among ``ids``."""
+                         ) -> dict[str, tuple[float, float, float, float]]:
+    """(created, queued, started, finished) epoch seconds of each DONE report among ``ids``."""
     deadline = time.monotonic() + timeout_s
     async with h.pg() as conn:
         while True:
             rows = await conn.fetch(
-                "SELECT id::text, created_at, started_at, finished_at FROM reports "
+                "SELECT id::text, created_at, queued_at, started_at, finished_at FROM reports "
                 "WHERE id = ANY($1::uuid[]) AND status = 'DONE'", ids)
             if len(rows) == len(ids) or time.monotonic() > deadline:
-                return {r["id"]: (r["created_at"].astimezone(dt.UTC).timestamp(),
-                                  r["started_at"].astimezone(dt.UTC).timestamp(),
-                                  r["finished_at"].astimezone(dt.UTC).timestamp())
+                return {r["id"]: tuple(r[f].astimezone(dt.UTC).timestamp() for f in (
+                            "created_at", "queued_at", "started_at", "finished_at"))
                         for r in rows}
             await asyncio.sleep(0.5)

@@ -111,6 +111,9 @@ class OutboxRelay:
         next_sweep = time.monotonic() + self._settings.republish_after_s
         try:
             while not stop.is_set():
+                # Cleared before the drain, not after: a NOTIFY that arrives while this drain
+                # runs may be for a row the drain did not see, and must wake the next one.
+                self._wakeup.clear()
                 try:
                     published = await self.drain_once()
                     if time.monotonic() >= next_sweep:
@@ -124,7 +127,6 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if published < self._settings.relay_batch:
-                    self._wakeup.clear()
                     await _wait_any(stop, self._wakeup, self._settings.relay_poll_s)
         finally:
             listener.cancel()
