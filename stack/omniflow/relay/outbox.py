@@ -72,13 +72,21 @@ class OutboxRelay:
         self.published_total = 0
 
     async def drain_once(self) -> int:
-        """Publishes one batch of unpublished rows; returns how many it published."""
+        """Publishes one batch of unpublished rows; returns how many it published.
+
+        The rows are marked published *before* the jobs go out, inside the transaction that
+        commits after them: if the publish fails, the transaction rolls the marks back. The
+        order matters because a worker may start a job the moment it is on the broker, and its
+        start locks the report's row. Had the relay still to lock those rows (to set
+        ``queued_at``), a worker starting several of them in one statement and the relay could
+        each wait for the other: a deadlock, which PostgreSQL breaks only after a second.
+        """
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_CLAIM_BATCH, self._settings.relay_batch)
             if not rows:
                 return 0
-            await self._publisher.publish_many(_job_from_row(r) for r in rows)
             await conn.execute(_MARK_PUBLISHED, [r["outbox_id"] for r in rows])
+            await self._publisher.publish_many(_job_from_row(r) for r in rows)
         self.published_total += len(rows)
         return len(rows)
 
