@@ -51,14 +51,14 @@ print("type:  ", report["type"])
 print("params:", report["params"])
 
 # %% [markdown]
-# Notice the two parameters you did not send: `seed` and `poison` got their defaults. The gateway
-# validated the request against the report type's schema and stored the complete parameters.
+# Notice the parameter you did not send: `poison` got its default (`False`). The gateway validated
+# the request against the report type's schema and stored the complete parameters.
 #
 # ## 4. Watch it being done
 #
 # Somewhere else, a worker picks the job up. We ask the gateway for the report a few times a
-# second and note each status we see. (This cell's output changes from run to run: a fast
-# machine may finish before we ever see `PROCESSING`.)
+# second and note each status we see. (This cell's output changes from run to run: a worker may
+# start the job before our first look, and then the first status we see is `PROCESSING`.)
 
 # %%
 # NBVAL_IGNORE_OUTPUT

@@ -47,8 +47,8 @@ FINISHED = ("DONE", "FAILED", "CANCELLED")
 PROBE_TIMEOUT_S = 2.0
 NOT_UP_HINT = (
     "The stack is not up: run `make lab` in a terminal in the project folder (or "
-    "`.venv/bin/omniflow up`), wait for it to say every service is healthy, then run this "
-    "cell again."
+    "`.venv/bin/omniflow up`), wait until it has said each service is ready (`make lab` then "
+    "prints the JupyterLab address), then run this cell again."
 )
 
 

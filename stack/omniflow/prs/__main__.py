@@ -21,7 +21,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         _echo(f"running notebooks/{chosen.name}.ipynb under nbval for the draft ...")
     path = _start.start(root, args.lesson, base=args.base, tests=args.tests)
     _echo(f"on branch {chosen.branch}; draft written to {path.relative_to(root)}")
-    _echo("commit your work, then refresh the draft with `python -m omniflow.prs draft`")
+    _echo("commit your work, then refresh the draft with `.venv/bin/omniflow-pr draft`")
     return 0
 
 
