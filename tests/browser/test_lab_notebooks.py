@@ -55,7 +55,7 @@ async def test_monitor_notebook_streams_into_the_browser(page: Page, lab: Lab,
     await page.screenshot(path=artifacts / "monitor-notebook.png")
 
     checked = page.locator(".jp-OutputArea-output",
-                           has_text="Correct: at least the whole batch reached DONE")
+                           has_text="At least the whole batch reached DONE while we watched")
     await expect(checked).to_be_visible(timeout=90_000)
     done = await page.evaluate(COLUMN_JS, ["omniflow-status", "DONE"])
     assert done[-1] - done[0] >= 8, "the notebook's batch shows in the browser's data too"
