@@ -243,19 +243,25 @@ class Processor:
                                              "delivery": d.deliveries}))
         self._telemetry.count("failed")
         limit = self._settings.max_attempts
-        failed = {e["attempt"] for e in await self._earlier_errors(job)} | {attempt}
+        errors = await self._earlier_errors(job)
+        failed = {e["attempt"] for e in errors} | {attempt}
         if len(failed) >= limit:
             reason = f"{len(failed)} of {limit} attempts failed; last error: {message}"
             await self._give_up(d, job, reason=reason, attempt=attempt,
-                                last_error=records.error(attempt, self._name, message, at))
+                                last_error=records.error(attempt, self._name, message, at),
+                                errors=errors)
             return
         log.warning("report %s attempt %d failed (%s); %d of %d attempts failed, it will be "
                     "retried", job.report_id, attempt, message, len(failed), limit,
                     extra={"trace_id": job.trace_id})
 
     async def _give_up(self, d: Delivery, job: Job, *, reason: str, attempt: int | None,
-                       last_error: dict[str, Any] | None) -> None:
-        """Report → FAILED with ``reason``, an execution record, a dead letter, then the ack."""
+                       last_error: dict[str, Any] | None,
+                       errors: list[dict[str, Any]] | None = None) -> None:
+        """Report → FAILED with ``reason``, an execution record, a dead letter, then the ack.
+
+        ``errors`` are the recorded failed attempts, when the caller has just read them.
+        """
         finished_at = await persist("fail", lambda: lifecycle.fail(self._pool, job, reason,
                                                                    attempt),
                                     trace_id=job.trace_id)
@@ -265,7 +271,8 @@ class Processor:
         now = await persist("current", lambda: lifecycle.current(self._pool, job.report_id))
         attempts = now.attempts if now else (attempt or 0)
         started_at = (now.started_at if now else None) or finished_at
-        errors = await self._earlier_errors(job)
+        if errors is None:
+            errors = await self._earlier_errors(job)
         if last_error and not any(e["attempt"] == last_error["attempt"] for e in errors):
             errors.append(last_error)
         doc = records.execution(
